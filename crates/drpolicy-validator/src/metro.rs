@@ -1,0 +1,59 @@
+//! Metro (synchronous, same-region) classification and the metro-overlap conflict between policies, as
+//! Ramen ccc4a73c decides them from `DRCluster.spec.region` (`dRPolicySupportsMetro`,
+//! `hasConflictingDRPolicy`).
+
+use drpolicy_api::DRPolicy;
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::DRClusterLookup;
+
+/// The policy's metro regions: region → its clusters, for every region holding more than one of the
+/// policy's clusters. Clusters without a DRCluster object are skipped; clusters without a region share
+/// the empty region (Ramen compares region strings).
+pub fn metro_regions<'p>(
+    policy: &'p DRPolicy,
+    drclusters: &(impl DRClusterLookup + ?Sized),
+) -> BTreeMap<String, BTreeSet<&'p str>> {
+    let mut regions: BTreeMap<String, BTreeSet<&'p str>> = BTreeMap::new();
+    for name in &policy.spec.dr_clusters {
+        if let Some(cluster) = drclusters.drcluster(name) {
+            regions
+                .entry(cluster.region().to_owned())
+                .or_default()
+                .insert(name.as_str());
+        }
+    }
+    regions.retain(|_, clusters| clusters.len() > 1);
+    regions
+}
+
+/// Whether the policy has a metro region (two of its clusters in one region).
+pub fn supports_metro(policy: &DRPolicy, drclusters: &(impl DRClusterLookup + ?Sized)) -> bool {
+    !metro_regions(policy, drclusters).is_empty()
+}
+
+/// Whether `a` and `b` conflict: they share a cluster that lies in a metro region of either policy.
+///
+/// Symmetric. Policies that share no cluster, or share clusters only outside metro regions (regional
+/// policies), never conflict.
+pub fn metro_conflict(
+    a: &DRPolicy,
+    b: &DRPolicy,
+    drclusters: &(impl DRClusterLookup + ?Sized),
+) -> bool {
+    let a_clusters: BTreeSet<&str> = a.spec.dr_clusters.iter().map(String::as_str).collect();
+    let common: BTreeSet<&str> = b
+        .spec
+        .dr_clusters
+        .iter()
+        .map(String::as_str)
+        .filter(|c| a_clusters.contains(c))
+        .collect();
+    if common.is_empty() {
+        return false;
+    }
+    metro_regions(a, drclusters)
+        .values()
+        .chain(metro_regions(b, drclusters).values())
+        .any(|region| region.iter().any(|c| common.contains(c)))
+}

@@ -1,0 +1,63 @@
+//! "Does the live object already say what we want?" — so the applier writes nothing when converged.
+//!
+//! The comparison is a subset test: every field of the desired object must be present with the same
+//! value in the live one; fields others added (OCM defaults, status, managedFields, foreign labels) are
+//! ignored. A desired `null` or `{}` also matches an absent field, because API servers drop those.
+
+use serde_json::Value;
+
+/// Whether `live` contains everything `desired` says.
+pub fn contains(live: &Value, desired: &Value) -> bool {
+    match (desired, live) {
+        (Value::Object(want), Value::Object(have)) => {
+            want.iter().all(|(key, value)| match have.get(key) {
+                Some(found) => contains(found, value),
+                None => is_empty(value),
+            })
+        }
+        (Value::Array(want), Value::Array(have)) => {
+            want.len() == have.len() && want.iter().zip(have).all(|(w, h)| contains(h, w))
+        }
+        (want, Value::Null) => is_empty(want),
+        (want, have) => want == have,
+    }
+}
+
+fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Object(map) => map.values().all(is_empty),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains;
+    use serde_json::json;
+
+    #[test]
+    fn extra_live_fields_are_ignored() {
+        assert!(contains(
+            &json!({"a": 1, "b": {"c": 2, "d": 3}, "status": {"x": 1}}),
+            &json!({"a": 1, "b": {"c": 2}})
+        ));
+    }
+
+    #[test]
+    fn a_different_or_missing_value_does_not_match() {
+        assert!(!contains(&json!({"a": 2}), &json!({"a": 1})));
+        assert!(!contains(&json!({}), &json!({"a": 1})));
+        assert!(!contains(&json!({"l": [1, 2]}), &json!({"l": [1]})));
+        assert!(!contains(&json!({"l": [1, 3]}), &json!({"l": [1, 2]})));
+    }
+
+    #[test]
+    fn desired_nulls_and_empty_objects_match_absent_fields() {
+        assert!(contains(
+            &json!({"meta": {"name": "x"}}),
+            &json!({"meta": {"name": "x", "creationTimestamp": null}, "status": {}, "o": {"p": {}}})
+        ));
+        assert!(!contains(&json!({}), &json!({"o": {"p": 1}})));
+    }
+}

@@ -1,0 +1,264 @@
+//! The pure planner: which hub Secret goes to which managed clusters.
+//!
+//! Rule: a cluster gets secret `S` iff some holding policy (one carrying the DRPolicy finalizer, minus a
+//! policy being finalized) lists that cluster and needs `S` — a policy needs the secrets of the S3
+//! profiles of all its clusters. The plan is a function of its inputs only, so two runs over the same
+//! state produce the same objects.
+
+use drpolicy_api::DRPolicy;
+use drpolicy_api::names::ocm_names;
+use drpolicy_api::ocm::SecretDistribution;
+use drpolicy_validator::{DRClusterLookup, SecretProblem, secret_for_cluster};
+use ramen_config::RamenConfig;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use crate::state::Secrets;
+
+/// Which secrets a plan is authoritative for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every secret: anything distributed that the plan does not want is removed.
+    All,
+    /// Only these secrets; others are left alone whatever their state. The holders given to
+    /// [`plan`] must include every holder needing one of them.
+    Secrets(BTreeSet<String>),
+}
+
+impl Scope {
+    /// Whether `secret` is in scope.
+    pub fn contains(&self, secret: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Secrets(set) => set.contains(secret),
+        }
+    }
+}
+
+/// What the planner reads.
+pub struct PlanInputs<'a, D: DRClusterLookup + ?Sized> {
+    /// The operator namespace: where the hub Secrets and the OCM objects live.
+    pub namespace: &'a str,
+    /// The parsed RamenConfig.
+    pub config: &'a RamenConfig,
+    /// The DRClusters.
+    pub drclusters: &'a D,
+    /// The hub Secrets of the operator namespace (metadata only).
+    pub secrets: &'a Secrets,
+}
+
+/// One secret to distribute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredSecret {
+    /// Hub Secret name.
+    pub name: String,
+    /// Clusters that must receive it, sorted (the PlacementRule order).
+    pub clusters: BTreeSet<String>,
+    /// The Secret's resourceVersion (the Policy trigger).
+    pub resource_version: String,
+    /// The holding policies that need it.
+    pub policies: BTreeSet<String>,
+}
+
+/// A condition the plan tolerated; each names what it concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlanWarning {
+    /// A cluster of a policy has no usable S3 profile or secret reference.
+    Profile {
+        /// The policy.
+        policy: String,
+        /// The problem, naming cluster and profile.
+        problem: SecretProblem,
+    },
+    /// A needed Secret does not exist in the operator namespace.
+    SecretMissing {
+        /// Secret name.
+        secret: String,
+        /// Operator namespace.
+        namespace: String,
+        /// Policies that need it.
+        policies: BTreeSet<String>,
+    },
+    /// A needed Secret is being deleted; its distribution is removed so the deletion can finish.
+    SecretDeleting {
+        /// Secret name.
+        secret: String,
+        /// Policies that need it.
+        policies: BTreeSet<String>,
+    },
+    /// OCM cannot replicate a policy whose `namespace.name` exceeds 63 characters.
+    NameTooLong {
+        /// Secret name.
+        secret: String,
+        /// Operator namespace.
+        namespace: String,
+        /// Policies that need it.
+        policies: BTreeSet<String>,
+    },
+}
+
+fn policy_list(policies: &BTreeSet<String>) -> String {
+    policies.iter().cloned().collect::<Vec<_>>().join(", ")
+}
+
+impl PlanWarning {
+    /// The policies the warning concerns.
+    pub fn policies(&self) -> Vec<&str> {
+        match self {
+            PlanWarning::Profile { policy, .. } => vec![policy.as_str()],
+            PlanWarning::SecretMissing { policies, .. }
+            | PlanWarning::SecretDeleting { policies, .. }
+            | PlanWarning::NameTooLong { policies, .. } => {
+                policies.iter().map(String::as_str).collect()
+            }
+        }
+    }
+}
+
+impl fmt::Display for PlanWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PlanWarning::Profile { policy, problem } => write!(f, "drpolicy {policy}: {problem}"),
+            PlanWarning::SecretMissing {
+                secret,
+                namespace,
+                policies,
+            } => write!(
+                f,
+                "secret {namespace}/{secret} needed by drpolicy {} not found; it is not distributed",
+                policy_list(policies)
+            ),
+            PlanWarning::SecretDeleting { secret, policies } => write!(
+                f,
+                "secret {secret} needed by drpolicy {} is being deleted; its distribution is removed",
+                policy_list(policies)
+            ),
+            PlanWarning::NameTooLong {
+                secret,
+                namespace,
+                policies,
+            } => write!(
+                f,
+                "secret namespace.name ({secret}.{namespace}) length exceeds maximum character limit (63); needed by drpolicy {}",
+                policy_list(policies)
+            ),
+        }
+    }
+}
+
+/// The desired distribution state for the secrets in scope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// Operator namespace.
+    pub namespace: String,
+    /// Namespace of the Secret delivered on each managed cluster.
+    pub target_namespace: String,
+    /// Whether distribution is enabled (`deploymentAutomationEnabled` and `s3SecretDistributionEnabled`).
+    /// When false the applier creates and grows nothing, but still removes what no holder needs.
+    pub enabled: bool,
+    /// What the plan is authoritative for.
+    pub scope: Scope,
+    /// Secrets to distribute, by name.
+    pub secrets: BTreeMap<String, DesiredSecret>,
+    /// Everything tolerated while planning.
+    pub warnings: Vec<PlanWarning>,
+}
+
+impl Plan {
+    /// The object builder for secret `name` of this plan.
+    pub fn distribution<'a>(&'a self, name: &'a str) -> SecretDistribution<'a> {
+        SecretDistribution {
+            secret: name,
+            namespace: &self.namespace,
+            target_namespace: &self.target_namespace,
+        }
+    }
+
+    /// Every (cluster, secret) pair the plan distributes, sorted.
+    pub fn pairs(&self) -> BTreeSet<(String, String)> {
+        self.secrets
+            .values()
+            .flat_map(|s| s.clusters.iter().map(|c| (c.clone(), s.name.clone())))
+            .collect()
+    }
+}
+
+/// Plans the distributions of the secrets in `scope` from the `holders`.
+///
+/// `holders` are the policies holding a distribution; pass every holder that needs a secret in scope
+/// (all holders always work). Policies being deleted still hold until their own finalization, so a
+/// policy being finalized is left out by the caller.
+pub fn plan<'a, D: DRClusterLookup + ?Sized>(
+    inputs: &PlanInputs<'_, D>,
+    holders: impl IntoIterator<Item = &'a DRPolicy>,
+    scope: Scope,
+) -> Plan {
+    let mut warnings = Vec::new();
+    let mut wanted: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
+    for policy in holders {
+        let policy_name = policy.metadata.name.clone().unwrap_or_default();
+        let clusters: BTreeSet<&str> = policy.spec.dr_clusters.iter().map(String::as_str).collect();
+        let mut secrets = BTreeSet::new();
+        for cluster in &clusters {
+            match secret_for_cluster(cluster, inputs.drclusters, inputs.config) {
+                Ok(secret) => {
+                    secrets.insert(secret);
+                }
+                Err(problem) => warnings.push(PlanWarning::Profile {
+                    policy: policy_name.clone(),
+                    problem,
+                }),
+            }
+        }
+        for secret in secrets.into_iter().filter(|s| scope.contains(s)) {
+            let (targets, policies) = wanted.entry(secret).or_default();
+            targets.extend(clusters.iter().map(|c| (*c).to_owned()));
+            policies.insert(policy_name.clone());
+        }
+    }
+
+    let mut desired = BTreeMap::new();
+    for (secret, (clusters, policies)) in wanted {
+        if !ocm_names::fits_replicated_policy_name(&secret, inputs.namespace) {
+            warnings.push(PlanWarning::NameTooLong {
+                secret,
+                namespace: inputs.namespace.to_owned(),
+                policies,
+            });
+            continue;
+        }
+        match inputs.secrets.get(&secret) {
+            None => warnings.push(PlanWarning::SecretMissing {
+                secret,
+                namespace: inputs.namespace.to_owned(),
+                policies,
+            }),
+            Some(state) if state.deleting => {
+                warnings.push(PlanWarning::SecretDeleting { secret, policies })
+            }
+            Some(state) => {
+                desired.insert(
+                    secret.clone(),
+                    DesiredSecret {
+                        name: secret,
+                        clusters,
+                        resource_version: state.resource_version.clone(),
+                        policies,
+                    },
+                );
+            }
+        }
+    }
+
+    Plan {
+        namespace: inputs.namespace.to_owned(),
+        target_namespace: inputs
+            .config
+            .drcluster_operator_namespace_or(inputs.namespace)
+            .to_owned(),
+        enabled: inputs.config.secret_distribution_enabled(),
+        scope,
+        secrets: desired,
+        warnings,
+    }
+}

@@ -1,0 +1,67 @@
+//! What the propagator knows of the hub: Secret metadata (never values) and the live OCM objects, as the
+//! caller's caches hold them.
+
+use drpolicy_api::names::SECRET_POLICY_FINALIZER;
+use drpolicy_api::ocm::{PlacementBinding, PlacementRule, Policy};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// A hub Secret of the operator namespace, by its metadata only: the propagator never reads Secret data.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecretState {
+    /// `metadata.resourceVersion`, the value of the Policy trigger annotation.
+    pub resource_version: String,
+    /// Whether the Secret has a `deletionTimestamp`.
+    pub deleting: bool,
+    /// Whether the Secret carries `drpolicies.ramendr.openshift.io/policy-protection`.
+    pub has_finalizer: bool,
+    /// The Secret's finalizers, in order (needed to remove ours precisely).
+    pub finalizers: Vec<String>,
+}
+
+impl SecretState {
+    /// Reads the state from a Secret's metadata.
+    pub fn from_meta(meta: &ObjectMeta) -> Self {
+        let finalizers = meta.finalizers.clone().unwrap_or_default();
+        SecretState {
+            resource_version: meta.resource_version.clone().unwrap_or_default(),
+            deleting: meta.deletion_timestamp.is_some(),
+            has_finalizer: finalizers.iter().any(|f| f == SECRET_POLICY_FINALIZER),
+            finalizers,
+        }
+    }
+}
+
+/// Secrets of the operator namespace by name.
+pub type Secrets = BTreeMap<String, SecretState>;
+
+/// The live OCM distribution objects of the operator namespace, by name, as a cache holds them.
+///
+/// Only the names the caller cares about need to be present; an absent name means "does not exist".
+#[derive(Debug, Clone, Default)]
+pub struct LiveObjects {
+    /// Policies by name.
+    pub policies: BTreeMap<String, Arc<Policy>>,
+    /// PlacementRules by name.
+    pub placement_rules: BTreeMap<String, Arc<PlacementRule>>,
+    /// PlacementBindings by name.
+    pub placement_bindings: BTreeMap<String, Arc<PlacementBinding>>,
+}
+
+impl LiveObjects {
+    /// Names of the secrets some live object belongs to (by the `S`, `plrule-S`, `plbinding-S` scheme).
+    pub fn secrets(&self) -> impl Iterator<Item = String> + '_ {
+        use drpolicy_api::names::ocm_names::secret_of;
+        let policies = self.policies.keys().filter_map(|n| secret_of("Policy", n));
+        let rules = self
+            .placement_rules
+            .keys()
+            .filter_map(|n| secret_of("PlacementRule", n));
+        let bindings = self
+            .placement_bindings
+            .keys()
+            .filter_map(|n| secret_of("PlacementBinding", n));
+        policies.chain(rules).chain(bindings)
+    }
+}

@@ -1,0 +1,266 @@
+//! The planner, table-driven: which (cluster, secret) pairs are distributed, and what is reported.
+
+use drpolicy_api::{DRCluster, DRClusterSpec, DRPolicy, DRPolicySpec};
+use pretty_assertions::assert_eq;
+use secret_propagator::{Plan, PlanInputs, PlanWarning, Scope, SecretState, Secrets, plan};
+use std::collections::{BTreeMap, BTreeSet};
+
+const NS: &str = "ramen-system";
+
+fn policy(name: &str, clusters: &[&str]) -> DRPolicy {
+    DRPolicy::new(
+        name,
+        DRPolicySpec {
+            dr_clusters: clusters.iter().map(|c| c.to_string()).collect(),
+            scheduling_interval: "5m".into(),
+            ..Default::default()
+        },
+    )
+}
+
+/// Cluster `x` uses profile `s3-x`, whose secret is `secret-x` (see `config`).
+fn clusters() -> BTreeMap<String, DRCluster> {
+    ["a", "b", "c", "d", "x"]
+        .into_iter()
+        .map(|n| {
+            let spec = DRClusterSpec {
+                s3_profile_name: format!("s3-{n}"),
+                ..Default::default()
+            };
+            (n.to_owned(), DRCluster::new(n, spec))
+        })
+        .collect()
+}
+
+fn config(extra: &str) -> ramen_config::RamenConfig {
+    let profiles: String = ["a", "b", "c", "d"]
+        .iter()
+        .map(|n| format!("- {{s3ProfileName: s3-{n}, s3SecretRef: {{name: secret-{n}}}}}\n"))
+        .collect();
+    ramen_config::parse_str(&format!("s3StoreProfiles:\n{profiles}{extra}"))
+        .unwrap()
+        .config
+}
+
+fn secrets(names: &[&str]) -> Secrets {
+    names
+        .iter()
+        .map(|n| {
+            let state = SecretState {
+                resource_version: format!("rv-{n}"),
+                ..Default::default()
+            };
+            (n.to_string(), state)
+        })
+        .collect()
+}
+
+fn all_secrets() -> Secrets {
+    secrets(&["secret-a", "secret-b", "secret-c", "secret-d"])
+}
+
+fn run(holders: &[&DRPolicy], secrets: &Secrets, config: &ramen_config::RamenConfig) -> Plan {
+    let drclusters = clusters();
+    let inputs = PlanInputs {
+        namespace: NS,
+        config,
+        drclusters: &drclusters,
+        secrets,
+    };
+    plan(&inputs, holders.iter().copied(), Scope::All)
+}
+
+fn pairs(list: &[(&str, &str)]) -> BTreeSet<(String, String)> {
+    list.iter()
+        .map(|(c, s)| (c.to_string(), format!("secret-{s}")))
+        .collect()
+}
+
+#[test]
+fn one_policy_sends_every_profile_secret_to_every_cluster() {
+    let p = policy("p", &["a", "b"]);
+    let plan = run(&[&p], &all_secrets(), &config(""));
+    assert_eq!(
+        plan.pairs(),
+        pairs(&[("a", "a"), ("a", "b"), ("b", "a"), ("b", "b")])
+    );
+    assert!(plan.warnings.is_empty());
+    assert!(plan.enabled);
+    assert_eq!(plan.secrets["secret-a"].resource_version, "rv-secret-a");
+    assert_eq!(plan.target_namespace, NS);
+}
+
+#[test]
+fn a_shared_cluster_keeps_the_secrets_either_policy_needs() {
+    let p1 = policy("p1", &["a", "b"]);
+    let p2 = policy("p2", &["b", "c"]);
+    let plan = run(&[&p1, &p2], &all_secrets(), &config(""));
+    assert_eq!(
+        plan.pairs(),
+        pairs(&[
+            ("a", "a"),
+            ("a", "b"),
+            ("b", "a"),
+            ("b", "b"),
+            ("b", "c"),
+            ("c", "b"),
+            ("c", "c"),
+        ])
+    );
+    assert_eq!(
+        plan.secrets["secret-b"].policies,
+        BTreeSet::from(["p1".to_owned(), "p2".to_owned()])
+    );
+}
+
+#[test]
+fn deleting_a_policy_removes_exactly_the_pairs_nobody_else_needs() {
+    let p1 = policy("p1", &["a", "b"]);
+    let p2 = policy("p2", &["b", "c"]);
+    let before = run(&[&p1, &p2], &all_secrets(), &config("")).pairs();
+    let after = run(&[&p2], &all_secrets(), &config("")).pairs();
+    let removed: BTreeSet<_> = before.difference(&after).cloned().collect();
+    assert_eq!(removed, pairs(&[("a", "a"), ("a", "b"), ("b", "a")]));
+    assert!(after.is_subset(&before));
+}
+
+#[test]
+fn a_cluster_without_profile_still_receives_its_peers_secret_and_is_reported() {
+    let p = policy("p", &["a", "x"]);
+    let plan = run(&[&p], &all_secrets(), &config(""));
+    assert_eq!(plan.pairs(), pairs(&[("a", "a"), ("x", "a")]));
+    assert_eq!(plan.warnings.len(), 1);
+    assert_eq!(
+        plan.warnings[0].to_string(),
+        "drpolicy p: missing profile name (s3-x) in config for DRCluster (x)"
+    );
+}
+
+#[test]
+fn a_profile_pointing_at_a_missing_secret_is_reported_and_not_distributed() {
+    let p = policy("p", &["a", "b"]);
+    let plan = run(&[&p], &secrets(&["secret-a"]), &config(""));
+    assert_eq!(plan.pairs(), pairs(&[("a", "a"), ("b", "a")]));
+    assert_eq!(
+        plan.warnings,
+        [PlanWarning::SecretMissing {
+            secret: "secret-b".into(),
+            namespace: NS.into(),
+            policies: BTreeSet::from(["p".to_owned()]),
+        }]
+    );
+    assert_eq!(
+        plan.warnings[0].to_string(),
+        "secret ramen-system/secret-b needed by drpolicy p not found; it is not distributed"
+    );
+}
+
+#[test]
+fn a_secret_being_deleted_is_not_distributed() {
+    let p = policy("p", &["a", "b"]);
+    let mut states = all_secrets();
+    states.get_mut("secret-b").unwrap().deleting = true;
+    let plan = run(&[&p], &states, &config(""));
+    assert!(!plan.secrets.contains_key("secret-b"));
+    assert!(
+        matches!(&plan.warnings[..], [PlanWarning::SecretDeleting { secret, .. }] if secret == "secret-b")
+    );
+}
+
+#[test]
+fn secret_names_up_to_63_characters_with_namespace_are_distributed() {
+    // len(S) + len(".") + len("ramen-system") <= 63  ⇔  len(S) <= 50
+    let fits = "s".repeat(50);
+    let too_long = "t".repeat(51);
+    let extra = format!(
+        "- {{s3ProfileName: s3-fits, s3SecretRef: {{name: {fits}}}}}\n- {{s3ProfileName: s3-long, s3SecretRef: {{name: {too_long}}}}}\n"
+    );
+    let config = config(&extra);
+    let mut drclusters = clusters();
+    for (name, profile) in [("f", "s3-fits"), ("l", "s3-long")] {
+        let spec = DRClusterSpec {
+            s3_profile_name: profile.into(),
+            ..Default::default()
+        };
+        drclusters.insert(name.into(), DRCluster::new(name, spec));
+    }
+    let states = secrets(&[&fits, &too_long]);
+    let p = policy("p", &["f", "l"]);
+    let inputs = PlanInputs {
+        namespace: NS,
+        config: &config,
+        drclusters: &drclusters,
+        secrets: &states,
+    };
+    let plan = plan(&inputs, [&p], Scope::All);
+    assert!(plan.secrets.contains_key(&fits));
+    assert!(!plan.secrets.contains_key(&too_long));
+    assert_eq!(
+        plan.warnings[0].to_string(),
+        format!(
+            "secret namespace.name ({too_long}.ramen-system) length exceeds maximum character limit (63); needed by drpolicy p"
+        )
+    );
+}
+
+#[test]
+fn either_flag_off_disables_distribution_but_still_plans() {
+    for flags in [
+        "drClusterOperator: {deploymentAutomationEnabled: false}\n",
+        "drClusterOperator: {s3SecretDistributionEnabled: false}\n",
+    ] {
+        let config = ramen_config::parse_str(&format!(
+            "{flags}s3StoreProfiles:\n- {{s3ProfileName: s3-a, s3SecretRef: {{name: secret-a}}}}\n"
+        ))
+        .unwrap()
+        .config;
+        let p = policy("p", &["a"]);
+        let plan = run(&[&p], &all_secrets(), &config);
+        assert!(!plan.enabled, "{flags}");
+        assert_eq!(plan.pairs(), pairs(&[("a", "a")]));
+    }
+}
+
+#[test]
+fn a_scoped_plan_covers_only_its_secrets() {
+    let p = policy("p", &["a", "b"]);
+    let drclusters = clusters();
+    let states = all_secrets();
+    let config = config("");
+    let inputs = PlanInputs {
+        namespace: NS,
+        config: &config,
+        drclusters: &drclusters,
+        secrets: &states,
+    };
+    let scope = Scope::Secrets(BTreeSet::from(["secret-b".to_owned()]));
+    let plan = plan(&inputs, [&p], scope);
+    assert_eq!(plan.pairs(), pairs(&[("a", "b"), ("b", "b")]));
+}
+
+#[test]
+fn delivered_secrets_go_to_the_configured_dr_cluster_operator_namespace() {
+    let p = policy("p", &["a"]);
+    let plan = run(
+        &[&p],
+        &all_secrets(),
+        &config("drClusterOperator: {namespaceName: ramen-dr-ops}\n"),
+    );
+    assert_eq!(plan.target_namespace, "ramen-dr-ops");
+}
+
+#[test]
+fn plans_are_deterministic_whatever_the_holder_order() {
+    let p1 = policy("p1", &["c", "a"]);
+    let p2 = policy("p2", &["d", "b", "a"]);
+    let one = run(&[&p1, &p2], &all_secrets(), &config(""));
+    let two = run(&[&p2, &p1], &all_secrets(), &config(""));
+    assert_eq!(one, two);
+    let rule = one
+        .distribution("secret-a")
+        .placement_rule(one.secrets["secret-a"].clusters.clone());
+    assert_eq!(
+        rule.cluster_names().collect::<Vec<_>>(),
+        ["a", "b", "c", "d"]
+    );
+}
