@@ -44,6 +44,12 @@ use crate::names::condition::VALIDATED;
         description = "Status of the Validated condition"
     ),
     printcolumn(
+        name = "Distributed",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"SecretsDistributed\")].status",
+        description = "Status of the SecretsDistributed condition"
+    ),
+    printcolumn(
         name = "Age",
         type_ = "date",
         json_path = ".metadata.creationTimestamp"

@@ -69,6 +69,23 @@ pub mod condition {
 
     /// The condition type DRClusters carry once Ramen's DRCluster controller accepted them.
     pub const DRCLUSTER_VALIDATED: &str = "Validated";
+
+    /// Ours (not Ramen's): whether the policy's S3 secrets are distributed — Ramen's `Validated=True`
+    /// says nothing about delivery.
+    pub const SECRETS_DISTRIBUTED: &str = "SecretsDistributed";
+    /// `SecretsDistributed=True`: every needed secret reaches every cluster of the policy.
+    pub const REASON_DISTRIBUTED: &str = "Distributed";
+    /// `SecretsDistributed=False`: `deploymentAutomationEnabled` or `s3SecretDistributionEnabled` is false.
+    pub const REASON_DISTRIBUTION_DISABLED: &str = "DistributionDisabled";
+    /// `SecretsDistributed=False`: a profile, DRCluster or Secret needed for distribution is missing.
+    pub const REASON_SECRETS_UNAVAILABLE: &str = "SecretsUnavailable";
+    /// `SecretsDistributed=False`: writing the OCM objects failed (retried).
+    pub const REASON_DISTRIBUTION_FAILED: &str = "DistributionFailed";
+
+    /// Ours: present while the deletion of a policy waits for DRPlacementControls that use it.
+    pub const DELETION_BLOCKED: &str = "DeletionBlocked";
+    /// `DeletionBlocked=True`: DRPlacementControls still reference the policy.
+    pub const REASON_DRPCS_EXIST: &str = "DRPlacementControlsExist";
 }
 
 /// Names of the OCM objects that distribute hub S3 secret `S` (reference §2.1).

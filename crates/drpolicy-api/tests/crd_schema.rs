@@ -286,7 +286,7 @@ fn drpolicy_status_has_conditions_and_head_fields() {
 }
 
 #[test]
-fn drpolicy_has_a_validated_printer_column() {
+fn drpolicy_has_validated_and_distributed_printer_columns() {
     let crd = chart_file(DRPOLICIES);
     let columns = crd["spec"]["versions"][0]["additionalPrinterColumns"]
         .as_array()
@@ -297,6 +297,11 @@ fn drpolicy_has_a_validated_printer_column() {
         r#".status.conditions[?(@.type=="Validated")].status"#
     );
     assert_eq!(validated["type"], "string");
+    let distributed = columns.iter().find(|c| c["name"] == "Distributed").unwrap();
+    assert_eq!(
+        distributed["jsonPath"],
+        r#".status.conditions[?(@.type=="SecretsDistributed")].status"#
+    );
 }
 
 #[test]
