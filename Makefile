@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 CRD_DIR := charts/ramen-hub-operator/crds
 
-.PHONY: all build test lint fmt crds crds-check
+.PHONY: all build test lint fmt crds crds-check run-local
 
 all: build
 
@@ -33,3 +33,10 @@ crds:
 crds-check: crds
 	@git diff --exit-code -- $(CRD_DIR) || { echo "CRDs are out of date: run 'make crds' and commit"; exit 1; }
 	@test -z "$$(git ls-files --others --exclude-standard -- $(CRD_DIR))" || { echo "untracked generated CRDs: commit them"; exit 1; }
+
+## run-local: run the operator against the embedded API server with the example hub of examples/hub/
+run-local:
+	bash hack/run-local.sh
+
+# Chart, image and kind targets live in their own file.
+-include hack/chart.mk

@@ -1,0 +1,63 @@
+//! Command line: `hub-operator run` (the default) and `hub-operator crds`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// RamenDR hub DRPolicy operator: validates DRPolicies and distributes the S3 secrets of their
+/// DRClusters' profiles to the managed clusters through OCM governance objects.
+#[derive(Debug, Parser)]
+#[command(name = "hub-operator", version, propagate_version = true)]
+pub struct Cli {
+    /// What to do (default: run).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Options of `run` when no subcommand is given.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the operator against the cluster of in-cluster config or KUBECONFIG.
+    Run(RunArgs),
+    /// Print the DRPolicy, DRCluster and DRPlacementControl CRDs as YAML.
+    Crds,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One JSON object per line (default inside a cluster).
+    Json,
+    /// Human-readable lines (default on a terminal).
+    Text,
+}
+
+/// Options of `run`. Unset options come from the `ramen-hub-operator-config` ConfigMap, then defaults.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RunArgs {
+    /// Operator namespace: where the ConfigMap, the S3 Secrets and the OCM objects live.
+    #[arg(long, env = "POD_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Address of /healthz and /readyz [config: health.healthProbeBindAddress; default :8081].
+    #[arg(long, env = "HEALTH_PROBE_BIND_ADDRESS")]
+    pub health_probe_bind_address: Option<String>,
+    /// Address of /metrics [config: metrics.bindAddress; default 127.0.0.1:9289].
+    #[arg(long, env = "METRICS_BIND_ADDRESS")]
+    pub metrics_bind_address: Option<String>,
+    /// Elect a leader through a Lease before reconciling [config: leaderElection.leaderElect; default true].
+    #[arg(long, env = "LEADER_ELECT")]
+    pub leader_elect: Option<bool>,
+    /// Lease name [config: leaderElection.resourceName; default hub.ramendr.openshift.io].
+    #[arg(long, env = "LEADER_ELECTION_ID")]
+    pub leader_election_id: Option<String>,
+    /// Identity in the Lease [default: hub-operator-<pid>].
+    #[arg(long, env = "POD_NAME")]
+    pub identity: Option<String>,
+    /// DRPolicies reconciled in parallel [config: maxConcurrentReconciles; default 1].
+    #[arg(long, env = "MAX_CONCURRENT_RECONCILES")]
+    pub max_concurrent_reconciles: Option<u16>,
+    /// Log format [default: json in a cluster, text elsewhere]. Levels come from RUST_LOG.
+    #[arg(long, env = "LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+}

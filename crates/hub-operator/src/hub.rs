@@ -1,0 +1,302 @@
+//! The operator's view of the hub: reflector caches of everything it watches, the DRPolicy index, and
+//! the parsed RamenConfig. Every read of a reconcile comes from here — no GET or LIST per reconcile.
+
+use drpolicy_api::names::{
+    DRPOLICY_FINALIZER, HUB_OPERATOR_CONFIGMAP, RAMEN_CONFIG_KEY, ocm_names,
+};
+use drpolicy_api::ocm::{PlacementBinding, PlacementRule, Policy};
+use drpolicy_api::{DRCluster, DRPlacementControl, DRPolicy};
+use drpolicy_validator::{PolicyIndex, secret_for_cluster};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::core::PartialObjectMeta;
+use kube::runtime::reflector::{ObjectRef, Store};
+use ramen_config::{ConfigMapLocation, RamenConfig};
+use secret_propagator::{LiveObjects, SecretState, Secrets};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, RwLock};
+
+/// Reflector stores of every watched kind.
+#[derive(Clone)]
+pub struct Caches {
+    /// DRPolicies (cluster-scoped).
+    pub policies: Store<DRPolicy>,
+    /// DRClusters (cluster-scoped).
+    pub drclusters: Store<DRCluster>,
+    /// DRPlacementControls (all namespaces).
+    pub drpcs: Store<DRPlacementControl>,
+    /// Secret metadata of the operator namespace (values are never fetched).
+    pub secrets: Store<PartialObjectMeta<Secret>>,
+    /// The operator ConfigMap (name-filtered watch in the operator namespace).
+    pub configmaps: Store<ConfigMap>,
+    /// Distribution Policies (operator namespace, created-by label).
+    pub ocm_policies: Store<Policy>,
+    /// Distribution PlacementRules (operator namespace, created-by label).
+    pub placement_rules: Store<PlacementRule>,
+    /// Distribution PlacementBindings (operator namespace, created-by label).
+    pub placement_bindings: Store<PlacementBinding>,
+}
+
+/// The config as the reconcile sees it.
+#[derive(Clone, Debug)]
+pub struct ConfigView {
+    /// The current config, or why it cannot be used (the `ConfigMapGetFailed` message).
+    pub current: Result<Arc<RamenConfig>, String>,
+    /// The last config that parsed, for cleaning up deleting policies while the current one is broken.
+    pub last_good: Option<Arc<RamenConfig>>,
+}
+
+#[derive(Default)]
+struct ConfigCache {
+    resource_version: Option<String>,
+    current: Option<Result<Arc<RamenConfig>, String>>,
+    last_good: Option<Arc<RamenConfig>>,
+}
+
+/// Caches plus derived state.
+pub struct Hub {
+    /// The operator namespace.
+    pub namespace: String,
+    /// The stores.
+    pub caches: Caches,
+    index: RwLock<PolicyIndex>,
+    config: Mutex<ConfigCache>,
+}
+
+fn lock_poisoned<T>(lock: std::sync::LockResult<T>) -> T {
+    // A panic while holding one of these locks cannot leave the data half-written (every critical
+    // section is a single assignment or map update), so the data stays usable.
+    lock.unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Hub {
+    /// A hub view over `caches`.
+    pub fn new(namespace: String, caches: Caches) -> Self {
+        Hub {
+            namespace,
+            caches,
+            index: RwLock::new(PolicyIndex::new()),
+            config: Mutex::new(ConfigCache::default()),
+        }
+    }
+
+    /// Runs `f` with the policy index for writing (watch event handling).
+    pub fn with_index_mut<R>(&self, f: impl FnOnce(&mut PolicyIndex) -> R) -> R {
+        let mut index = lock_poisoned(self.index.write());
+        f(&mut index)
+    }
+
+    /// Runs `f` with the policy index.
+    pub fn with_index<R>(&self, f: impl FnOnce(&PolicyIndex) -> R) -> R {
+        let index = lock_poisoned(self.index.read());
+        f(&index)
+    }
+
+    /// A DRPolicy by name.
+    pub fn policy(&self, name: &str) -> Option<Arc<DRPolicy>> {
+        self.caches.policies.get(&ObjectRef::new(name))
+    }
+
+    /// Every DRCluster by name.
+    pub fn drclusters(&self) -> BTreeMap<String, Arc<DRCluster>> {
+        self.caches
+            .drclusters
+            .state()
+            .into_iter()
+            .filter_map(|c| Some((c.metadata.name.clone()?, c)))
+            .collect()
+    }
+
+    /// The other policies sharing a cluster with `policy`.
+    pub fn policies_sharing_clusters(&self, policy: &DRPolicy) -> Vec<Arc<DRPolicy>> {
+        let name = policy.metadata.name.as_deref().unwrap_or_default();
+        let names: BTreeSet<String> = self.with_index(|index| {
+            policy
+                .spec
+                .dr_clusters
+                .iter()
+                .flat_map(|c| index.policies_with_cluster(c))
+                .filter(|other| *other != name)
+                .map(str::to_owned)
+                .collect()
+        });
+        names.iter().filter_map(|n| self.policy(n)).collect()
+    }
+
+    /// DRPlacementControls referencing policy `name`, as `namespace/name`, sorted.
+    pub fn drpcs_using(&self, policy: &str) -> Vec<String> {
+        let mut users: Vec<String> = self
+            .caches
+            .drpcs
+            .state()
+            .iter()
+            .filter(|d| d.dr_policy_name() == policy)
+            .map(|d| {
+                format!(
+                    "{}/{}",
+                    d.metadata.namespace.as_deref().unwrap_or_default(),
+                    d.metadata.name.as_deref().unwrap_or_default()
+                )
+            })
+            .collect();
+        users.sort();
+        users
+    }
+
+    /// The config, re-parsed only when the ConfigMap's resourceVersion changed. Warnings are logged once
+    /// per ConfigMap version.
+    pub fn config(&self) -> ConfigView {
+        let configmap = self
+            .caches
+            .configmaps
+            .get(&ObjectRef::new(HUB_OPERATOR_CONFIGMAP).within(&self.namespace));
+        let version = configmap
+            .as_ref()
+            .and_then(|c| c.metadata.resource_version.clone());
+        let mut cache = lock_poisoned(self.config.lock());
+        if cache.current.is_none() || cache.resource_version != version {
+            let location = ConfigMapLocation {
+                namespace: &self.namespace,
+                name: HUB_OPERATOR_CONFIGMAP,
+                key: RAMEN_CONFIG_KEY,
+            };
+            let empty = BTreeMap::new();
+            let data = configmap
+                .as_ref()
+                .map(|c| c.data.as_ref().unwrap_or(&empty));
+            let current = match ramen_config::from_config_map_data(&location, data) {
+                Ok(parsed) => {
+                    for warning in &parsed.warnings {
+                        tracing::warn!(configmap = HUB_OPERATOR_CONFIGMAP, "{warning}");
+                    }
+                    let config = Arc::new(parsed.config);
+                    cache.last_good = Some(config.clone());
+                    Ok(config)
+                }
+                Err(error) => {
+                    tracing::error!(configmap = HUB_OPERATOR_CONFIGMAP, "{error}");
+                    Err(error.to_string())
+                }
+            };
+            cache.current = Some(current);
+            cache.resource_version = version;
+        }
+        ConfigView {
+            current: cache
+                .current
+                .clone()
+                .unwrap_or_else(|| Err("config not read yet".into())),
+            last_good: cache.last_good.clone(),
+        }
+    }
+
+    /// Secret states of the operator namespace (metadata only).
+    pub fn secrets(&self) -> Secrets {
+        self.caches
+            .secrets
+            .state()
+            .iter()
+            .filter_map(|s| {
+                Some((
+                    s.metadata.name.clone()?,
+                    SecretState::from_meta(&s.metadata),
+                ))
+            })
+            .collect()
+    }
+
+    /// Names of the policies whose secret set contains `secret` under `config`.
+    pub fn policies_needing_secret(&self, secret: &str, config: &RamenConfig) -> BTreeSet<String> {
+        let drclusters = self.drclusters();
+        let clusters: Vec<&String> = drclusters
+            .keys()
+            .filter(|c| secret_for_cluster(c, &drclusters, config).is_ok_and(|s| s == secret))
+            .collect();
+        self.with_index(|index| {
+            clusters
+                .iter()
+                .flat_map(|c| index.policies_with_cluster(c))
+                .map(str::to_owned)
+                .collect()
+        })
+    }
+
+    /// The policies holding a distribution (carrying our finalizer) that need one of `secrets`, other
+    /// than `except`.
+    pub fn holders_needing(
+        &self,
+        secrets: &BTreeSet<String>,
+        config: &RamenConfig,
+        drclusters: &BTreeMap<String, Arc<DRCluster>>,
+        except: &str,
+    ) -> Vec<Arc<DRPolicy>> {
+        let clusters: Vec<&String> = drclusters
+            .keys()
+            .filter(|c| {
+                secret_for_cluster(c, drclusters, config).is_ok_and(|s| secrets.contains(&s))
+            })
+            .collect();
+        let names: BTreeSet<String> = self.with_index(|index| {
+            clusters
+                .iter()
+                .flat_map(|c| index.policies_with_cluster(c))
+                .filter(|n| *n != except)
+                .map(str::to_owned)
+                .collect()
+        });
+        names
+            .iter()
+            .filter_map(|n| self.policy(n))
+            .filter(|p| holds_distribution(p))
+            .collect()
+    }
+
+    /// Every policy holding a distribution, other than `except`.
+    pub fn all_holders(&self, except: &str) -> Vec<Arc<DRPolicy>> {
+        self.caches
+            .policies
+            .state()
+            .into_iter()
+            .filter(|p| p.metadata.name.as_deref() != Some(except) && holds_distribution(p))
+            .collect()
+    }
+
+    /// The live distribution objects of `secrets` (all of them with `None`).
+    pub fn live_objects(&self, secrets: Option<&BTreeSet<String>>) -> LiveObjects {
+        fn pick<K: kube::Resource + Clone>(
+            store: &Store<K>,
+            wanted: Option<BTreeSet<String>>,
+        ) -> BTreeMap<String, Arc<K>>
+        where
+            K::DynamicType: Default + Eq + std::hash::Hash + Clone,
+        {
+            store
+                .state()
+                .into_iter()
+                .filter_map(|o| Some((o.meta().name.clone()?, o)))
+                .filter(|(n, _)| wanted.as_ref().is_none_or(|w| w.contains(n)))
+                .collect()
+        }
+        let names = |f: fn(&str) -> String| secrets.map(|s| s.iter().map(|n| f(n)).collect());
+        LiveObjects {
+            policies: pick(&self.caches.ocm_policies, names(ocm_names::policy)),
+            placement_rules: pick(
+                &self.caches.placement_rules,
+                names(ocm_names::placement_rule),
+            ),
+            placement_bindings: pick(
+                &self.caches.placement_bindings,
+                names(ocm_names::placement_binding),
+            ),
+        }
+    }
+}
+
+/// Whether a policy holds a distribution: it carries our finalizer.
+pub fn holds_distribution(policy: &DRPolicy) -> bool {
+    policy
+        .metadata
+        .finalizers
+        .iter()
+        .flatten()
+        .any(|f| f == DRPOLICY_FINALIZER)
+}

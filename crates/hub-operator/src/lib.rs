@@ -1,0 +1,274 @@
+//! The RamenDR hub DRPolicy operator: watches DRPolicies and what they depend on, validates them, and
+//! distributes their S3 secrets through OCM governance objects, wired from the `drpolicy-api`,
+//! `ramen-config`, `drpolicy-validator` and `secret-propagator` crates.
+//!
+//! [`run`] is the whole process (probes, leader election, controller); [`run_controller`] is the
+//! controller alone, which integration tests run in-process against the embedded API server.
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod conditions;
+pub mod http;
+pub mod hub;
+pub mod leader;
+pub mod metrics;
+pub mod reconcile;
+pub mod settings;
+pub mod telemetry;
+pub mod watches;
+
+use drpolicy_api::DRPolicy;
+use drpolicy_api::names::{HUB_OPERATOR_CONFIGMAP, OCM_BACKUP_LABEL, OCM_BACKUP_LABEL_VALUE};
+use futures::future::{BoxFuture, Shared};
+use futures::{FutureExt, StreamExt};
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::{self, Action, Controller};
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector;
+use kube::runtime::watcher;
+use kube::{Client, ResourceExt};
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tokio_stream::wrappers::UnboundedReceiverStream;
+
+use crate::http::Readiness;
+use crate::hub::Hub;
+use crate::metrics::Metrics;
+use crate::reconcile::Context;
+use crate::settings::Settings;
+use crate::watches::Requeue;
+
+/// Name under which the operator writes (events, field manager).
+pub const CONTROLLER_NAME: &str = "ramen-hub-operator";
+
+/// A shareable shutdown signal.
+pub type Shutdown = Shared<BoxFuture<'static, ()>>;
+
+/// Turns any future into a [`Shutdown`].
+pub fn shutdown_signal(fut: impl Future<Output = ()> + Send + 'static) -> Shutdown {
+    fut.boxed().shared()
+}
+
+/// What the controller needs besides the client.
+#[derive(Clone)]
+pub struct ControllerOptions {
+    /// The operator namespace.
+    pub namespace: String,
+    /// DRPolicy reconciles in parallel.
+    pub concurrency: u16,
+    /// This process' identity (events).
+    pub identity: String,
+    /// Metrics to update.
+    pub metrics: Metrics,
+    /// Set once every cache has synced.
+    pub readiness: Readiness,
+}
+
+/// Runs the DRPolicy controller (and the ConfigMap label controller) until `shutdown` resolves.
+///
+/// It starts every watch, waits for the caches to sync (so nothing is judged on a partial view), then
+/// reconciles.
+pub async fn run_controller(
+    client: Client,
+    options: ControllerOptions,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let (policies_tx, policies_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (all_tx, all_rx) = tokio::sync::mpsc::unbounded_channel();
+    let requeue = Requeue {
+        policies: policies_tx,
+        all: all_tx,
+    };
+    let hub_cell: Arc<OnceLock<Arc<Hub>>> = Arc::new(OnceLock::new());
+    let secondary = watches::start_secondary(
+        &client,
+        &options.namespace,
+        hub_cell.clone(),
+        requeue.clone(),
+        &options.metrics,
+    );
+    let (policy_store, policy_writer) = reflector::store::<DRPolicy>();
+    let stream = watches::policy_stream(
+        &client,
+        policy_writer,
+        hub_cell.clone(),
+        requeue,
+        options.metrics.clone(),
+        options.readiness.clone(),
+    );
+    let hub = Arc::new(Hub::new(
+        options.namespace.clone(),
+        watches::caches(policy_store.clone(), &secondary),
+    ));
+    let _ = hub_cell.set(hub.clone());
+
+    let caches = hub.caches.clone();
+    let synced = async move {
+        caches.drclusters.wait_until_ready().await?;
+        caches.drpcs.wait_until_ready().await?;
+        caches.secrets.wait_until_ready().await?;
+        caches.configmaps.wait_until_ready().await?;
+        caches.ocm_policies.wait_until_ready().await?;
+        caches.placement_rules.wait_until_ready().await?;
+        caches.placement_bindings.wait_until_ready().await?;
+        Ok::<_, reflector::store::WriterDropped>(())
+    };
+    tokio::select! {
+        _ = shutdown.clone() => {
+            secondary.tasks.iter().for_each(|t| t.abort());
+            return Ok(());
+        }
+        result = synced => result?,
+    }
+    tracing::info!("secondary caches synced");
+
+    let reporter = Reporter {
+        controller: CONTROLLER_NAME.into(),
+        instance: Some(options.identity.clone()),
+    };
+    let ctx = Arc::new(Context::new(
+        client.clone(),
+        hub,
+        options.metrics.clone(),
+        Recorder::new(client.clone(), reporter),
+    ));
+
+    let configmaps: Api<ConfigMap> = Api::namespaced(client.clone(), &options.namespace);
+    let label_controller = Controller::new(
+        configmaps,
+        watcher::Config::default().fields(&format!("metadata.name={HUB_OPERATOR_CONFIGMAP}")),
+    )
+    .graceful_shutdown_on(shutdown.clone())
+    .run(
+        label_configmap,
+        label_error_policy,
+        Arc::new(client.clone()),
+    )
+    .for_each(|_| futures::future::ready(()));
+
+    let policy_controller = Controller::for_stream(stream, policy_store)
+        .with_config(
+            controller::Config::default()
+                .concurrency(options.concurrency)
+                // Coalesce bursts of events (our own writes come back as several watch events).
+                .debounce(Duration::from_millis(100)),
+        )
+        .reconcile_on(UnboundedReceiverStream::new(policies_rx))
+        .reconcile_all_on(UnboundedReceiverStream::new(all_rx))
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile::reconcile, reconcile::error_policy, ctx)
+        .for_each(|result| {
+            if let Err(error) = result {
+                tracing::debug!(error = %error, "controller");
+            }
+            futures::future::ready(())
+        });
+
+    tokio::join!(label_controller, policy_controller);
+    options.readiness.set(false);
+    secondary.tasks.iter().for_each(|t| t.abort());
+    Ok(())
+}
+
+/// Makes sure the operator ConfigMap carries the OCM backup label (without overwriting a value).
+async fn label_configmap(
+    configmap: Arc<ConfigMap>,
+    client: Arc<Client>,
+) -> Result<Action, kube::Error> {
+    if configmap.labels().contains_key(OCM_BACKUP_LABEL) {
+        return Ok(Action::await_change());
+    }
+    let api: Api<ConfigMap> = Api::namespaced(
+        (*client).clone(),
+        configmap.namespace().as_deref().unwrap_or_default(),
+    );
+    let patch = serde_json::json!({
+        "metadata": {
+            "resourceVersion": configmap.resource_version(),
+            "labels": { OCM_BACKUP_LABEL: OCM_BACKUP_LABEL_VALUE },
+        }
+    });
+    api.patch(
+        &configmap.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(&patch),
+    )
+    .await?;
+    tracing::info!(
+        configmap = HUB_OPERATOR_CONFIGMAP,
+        "added the OCM backup label"
+    );
+    Ok(Action::await_change())
+}
+
+fn label_error_policy(_: Arc<ConfigMap>, error: &kube::Error, _: Arc<Client>) -> Action {
+    tracing::warn!(error = %error, "unable to label the operator ConfigMap");
+    Action::requeue(Duration::from_secs(5))
+}
+
+/// The whole process: probe and metrics endpoints, leader election, then the controller, until
+/// `shutdown` resolves or the lease is lost.
+pub async fn run(
+    client: Client,
+    settings: Settings,
+    metrics: Metrics,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let readiness = Readiness::default();
+    let (health, metrics_address) = http::serve(
+        settings.health_address,
+        settings.metrics_address,
+        readiness.clone(),
+        metrics.clone(),
+    )
+    .await?;
+    tracing::info!(%health, metrics = %metrics_address, namespace = %settings.namespace, "serving probes and metrics");
+    let options = ControllerOptions {
+        namespace: settings.namespace.clone(),
+        concurrency: settings.max_concurrent_reconciles,
+        identity: settings.identity.clone(),
+        metrics,
+        readiness: readiness.clone(),
+    };
+    if !settings.leader_elect {
+        return run_controller(client, options, shutdown).await;
+    }
+    // A standby is healthy and ready to take over.
+    readiness.set(true);
+    let acquire = leader::acquire(
+        client.clone(),
+        &settings.namespace,
+        &settings.leader_election_id,
+        &settings.identity,
+    );
+    let mut leadership = tokio::select! {
+        _ = shutdown.clone() => return Ok(()),
+        held = acquire => held?,
+    };
+    readiness.set(false);
+    let (lost_tx, lost_rx) = tokio::sync::oneshot::channel::<()>();
+    let stop = shutdown_signal({
+        let shutdown = shutdown.clone();
+        async move {
+            tokio::select! {
+                _ = shutdown => {}
+                _ = lost_rx => {}
+            }
+        }
+    });
+    let controller = run_controller(client, options, stop);
+    tokio::pin!(controller);
+    let result = tokio::select! {
+        result = &mut controller => result,
+        _ = leadership.lost() => {
+            // Stop gracefully: in-flight reconciles finish, no new one starts.
+            let _ = lost_tx.send(());
+            let _ = controller.await;
+            Err(anyhow::anyhow!("leader election lost: stopped reconciling"))
+        }
+    };
+    leadership.release().await;
+    result
+}

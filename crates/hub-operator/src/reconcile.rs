@@ -1,0 +1,556 @@
+//! The DRPolicy reconcile, in the seed's order: read the config → deleting? → validate → label and
+//! finalizer → distribute → status. Every read comes from the caches; writes are patches, and a
+//! converged policy costs no request at all.
+
+use drpolicy_api::DRPolicy;
+use drpolicy_api::names::{
+    DRPOLICY_FINALIZER, OCM_BACKUP_LABEL, OCM_BACKUP_LABEL_VALUE, condition as names,
+};
+use drpolicy_validator::{
+    Invalid, needed_secrets, scheduling_interval_seconds, supports_metro, validate,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType, Recorder};
+use kube::{Client, Resource, ResourceExt};
+use ramen_config::RamenConfig;
+use secret_propagator::{Applier, PlanInputs, Scope, plan};
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use thiserror::Error;
+use tracing::Instrument;
+
+use crate::conditions::{self, DELETION_BLOCKED, Desired, SECRETS_DISTRIBUTED, reason};
+use crate::hub::{Hub, holds_distribution};
+use crate::metrics::Metrics;
+
+/// Why a reconcile did not complete; every variant is retried with backoff.
+#[derive(Debug, Error)]
+pub enum ReconcileError {
+    /// The operator ConfigMap is missing or unparseable.
+    #[error("config map get: {0}")]
+    Config(String),
+    /// The policy is invalid (other than a missing DRCluster, which waits for DRCluster events).
+    #[error("validate: {0}")]
+    Invalid(Invalid),
+    /// Adding the label or finalizer failed.
+    #[error("finalizer add update: {}", describe(.0))]
+    FinalizerAdd(#[source] kube::Error),
+    /// Removing the finalizer failed.
+    #[error("finalizer remove update: {}", describe(.0))]
+    FinalizerRemove(#[source] kube::Error),
+    /// Writing the status failed.
+    #[error("unable to set drpolicy status: {}", describe(.0))]
+    Status(#[source] kube::Error),
+    /// Some OCM object or Secret finalizer could not be written.
+    #[error("drpolicy deploy: {message}")]
+    Distribution {
+        /// What failed.
+        message: String,
+        /// Whether every failure was an optimistic-concurrency conflict (a stale cache).
+        conflicts_only: bool,
+    },
+}
+
+fn is_conflict(error: &kube::Error) -> bool {
+    matches!(error, kube::Error::Api(status) if status.code == 409)
+}
+
+impl ReconcileError {
+    /// Whether the failure only means the cache was behind a write (409 Conflict): the next attempt,
+    /// once the watch caught up, will succeed, so it is retried soon and quietly.
+    pub fn is_stale_cache(&self) -> bool {
+        match self {
+            ReconcileError::FinalizerAdd(e)
+            | ReconcileError::FinalizerRemove(e)
+            | ReconcileError::Status(e) => is_conflict(e),
+            ReconcileError::Distribution { conflicts_only, .. } => *conflicts_only,
+            ReconcileError::Config(_) | ReconcileError::Invalid(_) => false,
+        }
+    }
+}
+
+/// An API error as one line: the server's message, not the whole Status structure.
+pub fn describe(error: &kube::Error) -> String {
+    match error {
+        kube::Error::Api(status) => format!("{} ({})", status.message, status.reason),
+        other => other.to_string(),
+    }
+}
+
+/// Retry delay after a conflict caused by a cache that had not seen our own last write yet.
+const STALE_CACHE_RETRY: Duration = Duration::from_millis(200);
+
+/// Everything a reconcile uses.
+pub struct Context {
+    /// API client.
+    pub client: Client,
+    /// Caches and derived state.
+    pub hub: Arc<Hub>,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Event recorder.
+    pub recorder: Recorder,
+    /// The clock (injectable so conditions are deterministic in tests).
+    pub clock: Arc<dyn Fn() -> Time + Send + Sync>,
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl Context {
+    /// A context with the system clock.
+    pub fn new(client: Client, hub: Arc<Hub>, metrics: Metrics, recorder: Recorder) -> Self {
+        Context {
+            client,
+            hub,
+            metrics,
+            recorder,
+            clock: Arc::new(|| Time(k8s_openapi::jiff::Timestamp::now())),
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn policies(&self) -> Api<DRPolicy> {
+        Api::all(self.client.clone())
+    }
+
+    /// The next retry delay of a policy: 500 ms doubling to 5 minutes (per policy, reset on success).
+    fn backoff(&self, name: &str) -> Duration {
+        let mut failures = self
+            .failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let attempt = failures.entry(name.to_owned()).or_insert(0);
+        *attempt = attempt.saturating_add(1);
+        let millis = 500u64.saturating_mul(1u64 << (*attempt - 1).min(10));
+        Duration::from_millis(millis.min(300_000))
+    }
+
+    fn succeeded(&self, name: &str) {
+        self.failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(name);
+    }
+}
+
+/// Reconciles one DRPolicy (the kube-runtime entry point).
+pub async fn reconcile(policy: Arc<DRPolicy>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+    let name = policy.name_any();
+    let span = tracing::info_span!("reconcile", drpolicy = %name);
+    let timer = ctx
+        .metrics
+        .reconcile_duration
+        .with_label_values::<&str>(&[])
+        .start_timer();
+    let result = reconcile_policy(&policy, &ctx).instrument(span).await;
+    timer.observe_duration();
+    let label = match &result {
+        Ok(_) => {
+            ctx.succeeded(&name);
+            "success"
+        }
+        Err(ReconcileError::Invalid(_)) => "invalid",
+        Err(error) if error.is_stale_cache() => "conflict",
+        Err(_) => "error",
+    };
+    ctx.metrics.reconciles.with_label_values(&[label]).inc();
+    result
+}
+
+/// Retry policy: per-policy exponential backoff.
+pub fn error_policy(policy: Arc<DRPolicy>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
+    let name = policy.name_any();
+    if error.is_stale_cache() {
+        tracing::debug!(drpolicy = %name, error = %error, "cache behind a write; retrying");
+        return Action::requeue(STALE_CACHE_RETRY);
+    }
+    let delay = ctx.backoff(&name);
+    tracing::warn!(drpolicy = %name, error = %error, retry_in = ?delay, "reconcile failed");
+    Action::requeue(delay)
+}
+
+async fn reconcile_policy(policy: &Arc<DRPolicy>, ctx: &Context) -> Result<Action, ReconcileError> {
+    let config = ctx.hub.config();
+    if policy.is_deleting() {
+        return finalize(
+            policy,
+            ctx,
+            config.current.clone().ok().or(config.last_good),
+            config.current.err(),
+        )
+        .await;
+    }
+    let config = match config.current {
+        Ok(config) => config,
+        Err(message) => {
+            let condition = Desired::failed(
+                names::VALIDATED,
+                names::REASON_CONFIGMAP_GET_FAILED,
+                message.clone(),
+            );
+            write_status(ctx, policy, &[condition], &[]).await?;
+            return Err(ReconcileError::Config(message));
+        }
+    };
+
+    let drclusters = ctx.hub.drclusters();
+    let others = ctx.hub.policies_sharing_clusters(policy);
+    if let Err(invalid) = validate(policy, &drclusters, others.iter().map(AsRef::as_ref)) {
+        let condition = Desired::failed(names::VALIDATED, invalid.reason(), invalid.to_string());
+        if write_status(ctx, policy, &[condition], &[]).await? {
+            warn_event(ctx, policy, invalid.reason(), &invalid.to_string()).await;
+        }
+        if invalid.waits_for_drclusters() {
+            tracing::info!("missing dependent resources: {invalid}");
+            return Ok(Action::await_change());
+        }
+        return Err(ReconcileError::Invalid(invalid));
+    }
+
+    let policy = match ensure_label_and_finalizer(ctx, policy).await {
+        Ok(policy) => policy,
+        Err(error) => {
+            let condition = Desired::failed(
+                names::VALIDATED,
+                names::REASON_FINALIZER_ADD_FAILED,
+                error.to_string(),
+            );
+            write_status(ctx, policy, &[condition], &[]).await?;
+            return Err(ReconcileError::FinalizerAdd(error));
+        }
+    };
+
+    update_interval_metric(ctx, &policy, &drclusters);
+    let (distributed, failure) = distribute(ctx, &policy, &config, &drclusters).await;
+    let validated = Desired::ok(
+        names::VALIDATED,
+        names::REASON_SUCCEEDED,
+        names::MESSAGE_VALIDATED,
+    );
+    let changed = write_status(
+        ctx,
+        &policy,
+        &[validated, distributed.clone()],
+        &[DELETION_BLOCKED],
+    )
+    .await?;
+    if let Some(failure) = failure {
+        if changed && !failure.is_stale_cache() {
+            warn_event(
+                ctx,
+                &policy,
+                reason::DISTRIBUTION_FAILED,
+                &failure.to_string(),
+            )
+            .await;
+        }
+        return Err(failure);
+    }
+    if changed && !distributed.status {
+        warn_event(ctx, &policy, &distributed.reason, &distributed.message).await;
+    }
+    Ok(Action::await_change())
+}
+
+/// Ramen's gauge, for non-metro policies only.
+fn update_interval_metric(
+    ctx: &Context,
+    policy: &DRPolicy,
+    drclusters: &BTreeMap<String, Arc<drpolicy_api::DRCluster>>,
+) {
+    let name = policy.name_any();
+    if supports_metro(policy, drclusters) {
+        ctx.metrics.drop_interval(&name);
+        return;
+    }
+    match scheduling_interval_seconds(&policy.spec.scheduling_interval) {
+        Ok(seconds) => ctx.metrics.set_interval(&name, seconds),
+        Err(error) => {
+            // Unreachable through the CRD pattern; never let it block distribution (Ramen bug B12).
+            tracing::warn!("{error}");
+            ctx.metrics.drop_interval(&name);
+        }
+    }
+}
+
+async fn ensure_label_and_finalizer(
+    ctx: &Context,
+    policy: &Arc<DRPolicy>,
+) -> Result<Arc<DRPolicy>, kube::Error> {
+    let needs_label = !policy.labels().contains_key(OCM_BACKUP_LABEL);
+    let needs_finalizer = !holds_distribution(policy);
+    if !needs_label && !needs_finalizer {
+        return Ok(policy.clone());
+    }
+    let mut metadata = serde_json::Map::new();
+    metadata.insert("resourceVersion".into(), json!(policy.resource_version()));
+    if needs_label {
+        metadata.insert(
+            "labels".into(),
+            json!({ OCM_BACKUP_LABEL: OCM_BACKUP_LABEL_VALUE }),
+        );
+    }
+    if needs_finalizer {
+        let mut finalizers = policy.finalizers().to_vec();
+        finalizers.push(DRPOLICY_FINALIZER.to_owned());
+        metadata.insert("finalizers".into(), json!(finalizers));
+    }
+    let patch = json!({ "metadata": metadata });
+    let patched = ctx
+        .policies()
+        .patch(
+            &policy.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await?;
+    Ok(Arc::new(patched))
+}
+
+/// Distributes the secrets this policy needs (and removes those it no longer needs); returns the
+/// `SecretsDistributed` condition and, when a write failed, the error text.
+async fn distribute(
+    ctx: &Context,
+    policy: &Arc<DRPolicy>,
+    config: &RamenConfig,
+    drclusters: &BTreeMap<String, Arc<drpolicy_api::DRCluster>>,
+) -> (Desired, Option<ReconcileError>) {
+    let name = policy.name_any();
+    let hub = &ctx.hub;
+    // In scope: what the policy needs now, plus what is distributed to its clusters today (so a secret
+    // it stopped needing — profile renamed, DRCluster changed — is removed, not leaked).
+    let mut scope: BTreeSet<String> = needed_secrets(policy, drclusters, config).secrets;
+    let live = hub.live_objects(None);
+    let ours: BTreeSet<&str> = policy.spec.dr_clusters.iter().map(String::as_str).collect();
+    for rule in live.placement_rules.values() {
+        if rule.cluster_names().any(|c| ours.contains(c))
+            && let Some(secret) =
+                drpolicy_api::names::ocm_names::secret_of("PlacementRule", &rule.name_any())
+        {
+            scope.insert(secret);
+        }
+    }
+    let mut holders = hub.holders_needing(&scope, config, drclusters, &name);
+    holders.push(policy.clone());
+    let secrets = hub.secrets();
+    let inputs = PlanInputs {
+        namespace: &hub.namespace,
+        config,
+        drclusters,
+        secrets: &secrets,
+    };
+    let plan = plan(
+        &inputs,
+        holders.iter().map(AsRef::as_ref),
+        Scope::Secrets(scope.clone()),
+    );
+    let live = hub.live_objects(Some(&scope));
+    let report = Applier::new(ctx.client.clone())
+        .apply(&plan, &secrets, &live)
+        .await;
+
+    if let Some(error) = distribution_error(&report) {
+        let condition = Desired::failed(
+            SECRETS_DISTRIBUTED,
+            reason::DISTRIBUTION_FAILED,
+            error.to_string(),
+        );
+        return (condition, Some(error));
+    }
+    if !plan.enabled {
+        let condition = Desired::failed(
+            SECRETS_DISTRIBUTED,
+            reason::DISTRIBUTION_DISABLED,
+            "S3 secret distribution is disabled: drClusterOperator.deploymentAutomationEnabled and \
+             drClusterOperator.s3SecretDistributionEnabled must both be true",
+        );
+        return (condition, None);
+    }
+    let problems: Vec<String> = plan
+        .warnings
+        .iter()
+        .filter(|w| w.policies().contains(&name.as_str()))
+        .map(ToString::to_string)
+        .collect();
+    if !problems.is_empty() {
+        let condition = Desired::failed(
+            SECRETS_DISTRIBUTED,
+            reason::SECRETS_UNAVAILABLE,
+            problems.join("; "),
+        );
+        return (condition, None);
+    }
+    let mine: Vec<&str> = plan
+        .secrets
+        .values()
+        .filter(|s| s.policies.contains(&name))
+        .map(|s| s.name.as_str())
+        .collect();
+    let condition = Desired::ok(
+        SECRETS_DISTRIBUTED,
+        reason::DISTRIBUTED,
+        format!(
+            "secrets [{}] distributed to clusters [{}]",
+            mine.join(" "),
+            policy.spec.dr_clusters.join(" ")
+        ),
+    );
+    (condition, None)
+}
+
+async fn finalize(
+    policy: &Arc<DRPolicy>,
+    ctx: &Context,
+    config: Option<Arc<RamenConfig>>,
+    config_error: Option<String>,
+) -> Result<Action, ReconcileError> {
+    // Without our finalizer there is nothing of ours to undo, and adding one to a deleting object is
+    // refused by the API server (Ramen bug B15): leave the object alone.
+    if !holds_distribution(policy) {
+        return Ok(Action::await_change());
+    }
+    let name = policy.name_any();
+    let drpcs = ctx.hub.drpcs_using(&name);
+    if !drpcs.is_empty() {
+        let message = format!(
+            "deletion waits for the DRPlacementControls that reference this drpolicy: {}",
+            drpcs.join(", ")
+        );
+        let condition = Desired::ok(DELETION_BLOCKED, reason::DRPCS_EXIST, message.clone());
+        if write_status(ctx, policy, &[condition], &[]).await? {
+            warn_event(ctx, policy, "DeletionBlocked", &message).await;
+        }
+        // The DRPlacementControl watch requeues the policy when the last one goes.
+        return Ok(Action::await_change());
+    }
+    let Some(config) = config else {
+        let message = format!(
+            "deletion waits for a readable config to clean up secret distribution: {}",
+            config_error.unwrap_or_default()
+        );
+        let condition = Desired::failed(
+            names::VALIDATED,
+            names::REASON_CONFIGMAP_GET_FAILED,
+            message.clone(),
+        );
+        write_status(ctx, policy, &[condition], &[]).await?;
+        return Err(ReconcileError::Config(message));
+    };
+
+    // Everything any remaining holder does not need goes, including what only this policy needed.
+    let drclusters = ctx.hub.drclusters();
+    let holders = ctx.hub.all_holders(&name);
+    let secrets = ctx.hub.secrets();
+    let inputs = PlanInputs {
+        namespace: &ctx.hub.namespace,
+        config: &config,
+        drclusters: &drclusters,
+        secrets: &secrets,
+    };
+    let plan = plan(&inputs, holders.iter().map(AsRef::as_ref), Scope::All);
+    let live = ctx.hub.live_objects(None);
+    let report = Applier::new(ctx.client.clone())
+        .apply(&plan, &secrets, &live)
+        .await;
+    if let Some(error) = distribution_error(&report) {
+        if !error.is_stale_cache() {
+            warn_event(ctx, policy, reason::DISTRIBUTION_FAILED, &error.to_string()).await;
+        }
+        return Err(error);
+    }
+
+    let finalizers: Vec<String> = policy
+        .finalizers()
+        .iter()
+        .filter(|f| *f != DRPOLICY_FINALIZER)
+        .cloned()
+        .collect();
+    let finalizers = if finalizers.is_empty() {
+        serde_json::Value::Null
+    } else {
+        json!(finalizers)
+    };
+    let patch = json!({
+        "metadata": {"resourceVersion": policy.resource_version(), "finalizers": finalizers}
+    });
+    match ctx
+        .policies()
+        .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
+        Ok(_) => {}
+        Err(kube::Error::Api(status)) if status.code == 404 => {}
+        Err(error) => return Err(ReconcileError::FinalizerRemove(error)),
+    }
+    ctx.metrics.drop_interval(&name);
+    tracing::info!("deleted: secret distribution released, finalizer removed");
+    Ok(Action::await_change())
+}
+
+fn distribution_error(report: &secret_propagator::ApplyReport) -> Option<ReconcileError> {
+    if report.is_ok() {
+        return None;
+    }
+    let message = report
+        .errors
+        .iter()
+        .map(|e| {
+            format!(
+                "secret {}: unable to {}: {}",
+                e.secret,
+                e.step,
+                describe(&e.source)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    Some(ReconcileError::Distribution {
+        message,
+        conflicts_only: report.errors.iter().all(|e| is_conflict(&e.source)),
+    })
+}
+
+/// Writes the merged conditions when they differ from the cached ones; returns whether it wrote.
+async fn write_status(
+    ctx: &Context,
+    policy: &DRPolicy,
+    desired: &[Desired],
+    remove: &[&str],
+) -> Result<bool, ReconcileError> {
+    let current = policy
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.clone())
+        .unwrap_or_default();
+    let now = (ctx.clock)();
+    let Some(next) = conditions::merge(&current, desired, remove, policy.metadata.generation, &now)
+    else {
+        return Ok(false);
+    };
+    let patch = json!({"status": {"conditions": next}});
+    ctx.policies()
+        .patch_status(
+            &policy.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await
+        .map_err(ReconcileError::Status)?;
+    Ok(true)
+}
+
+async fn warn_event(ctx: &Context, policy: &DRPolicy, reason: &str, note: &str) {
+    let event = Event {
+        type_: EventType::Warning,
+        reason: reason.to_owned(),
+        note: Some(note.chars().take(1024).collect()),
+        action: "Reconcile".into(),
+        secondary: None,
+    };
+    if let Err(error) = ctx.recorder.publish(&event, &policy.object_ref(&())).await {
+        tracing::warn!(error = %error, "unable to publish event");
+    }
+}

@@ -1,0 +1,175 @@
+//! Startup settings: the RamenConfig of the operator ConfigMap (as Ramen reads its config file), each
+//! overridable by a flag or environment variable.
+
+use drpolicy_api::names::{HUB_LEADER_ELECTION_ID, HUB_OPERATOR_CONFIGMAP, RAMEN_CONFIG_KEY};
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::Api;
+use ramen_config::{ConfigMapLocation, RamenConfig};
+use std::net::SocketAddr;
+
+use crate::cli::RunArgs;
+use crate::http::parse_bind_address;
+
+/// Health probe address when neither config nor flag sets one (Ramen's shipped value).
+pub const DEFAULT_HEALTH_ADDRESS: &str = ":8081";
+/// Metrics address when neither config nor flag sets one (Ramen's shipped value).
+pub const DEFAULT_METRICS_ADDRESS: &str = "127.0.0.1:9289";
+
+/// Everything the operator needs to start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// The operator namespace (`POD_NAMESPACE`).
+    pub namespace: String,
+    /// `/healthz` and `/readyz` listen here.
+    pub health_address: SocketAddr,
+    /// `/metrics` listens here.
+    pub metrics_address: SocketAddr,
+    /// Whether to elect a leader before reconciling.
+    pub leader_elect: bool,
+    /// Lease name.
+    pub leader_election_id: String,
+    /// This process' identity (pod name).
+    pub identity: String,
+    /// DRPolicy reconciles in parallel.
+    pub max_concurrent_reconciles: u16,
+}
+
+/// Resolves the settings: flag/env first, then the config, then defaults.
+pub fn resolve(args: &RunArgs, config: Option<&RamenConfig>) -> anyhow::Result<Settings> {
+    let namespace = args.namespace.clone().filter(|n| !n.is_empty()).ok_or_else(|| {
+        anyhow::anyhow!(
+            "POD_NAMESPACE is not set: set it to the operator's namespace (the Deployment passes \
+             metadata.namespace through the downward API) or pass --namespace"
+        )
+    })?;
+    let from_config =
+        |f: fn(&RamenConfig) -> &str| config.map(f).filter(|s| !s.is_empty()).map(str::to_owned);
+    let health = args
+        .health_probe_bind_address
+        .clone()
+        .or_else(|| from_config(|c| &c.health.health_probe_bind_address))
+        .unwrap_or_else(|| DEFAULT_HEALTH_ADDRESS.into());
+    let metrics = args
+        .metrics_bind_address
+        .clone()
+        .or_else(|| from_config(|c| &c.metrics.bind_address))
+        .unwrap_or_else(|| DEFAULT_METRICS_ADDRESS.into());
+    let leader_elect = args
+        .leader_elect
+        .or_else(|| config.and_then(|c| c.leader_election.leader_elect))
+        .unwrap_or(true);
+    let leader_election_id = args
+        .leader_election_id
+        .clone()
+        .or_else(|| from_config(|c| &c.leader_election.resource_name))
+        .unwrap_or_else(|| HUB_LEADER_ELECTION_ID.into());
+    let concurrency = args
+        .max_concurrent_reconciles
+        .map(i64::from)
+        .or_else(|| config.map(RamenConfig::max_concurrent_reconciles_or_default))
+        .unwrap_or(1)
+        .clamp(1, i64::from(u16::MAX));
+    Ok(Settings {
+        namespace,
+        health_address: parse_bind_address(&health).map_err(anyhow::Error::msg)?,
+        metrics_address: parse_bind_address(&metrics).map_err(anyhow::Error::msg)?,
+        leader_elect,
+        leader_election_id,
+        identity: args
+            .identity
+            .clone()
+            .unwrap_or_else(|| format!("hub-operator-{}", std::process::id())),
+        max_concurrent_reconciles: u16::try_from(concurrency).unwrap_or(1),
+    })
+}
+
+/// Reads the RamenConfig once at startup; a missing or broken config only costs the defaults (the
+/// reconcile reports it on every DRPolicy).
+pub async fn read_startup_config(client: &kube::Client, namespace: &str) -> Option<RamenConfig> {
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
+    let configmap = match api.get_opt(HUB_OPERATOR_CONFIGMAP).await {
+        Ok(found) => found,
+        Err(error) => {
+            tracing::warn!(error = %error, "reading the operator ConfigMap at startup failed; using defaults");
+            return None;
+        }
+    };
+    let location = ConfigMapLocation {
+        namespace,
+        name: HUB_OPERATOR_CONFIGMAP,
+        key: RAMEN_CONFIG_KEY,
+    };
+    let empty = Default::default();
+    let data = configmap
+        .as_ref()
+        .map(|c| c.data.as_ref().unwrap_or(&empty));
+    match ramen_config::from_config_map_data(&location, data) {
+        Ok(parsed) => Some(parsed.config),
+        Err(error) => {
+            tracing::warn!(error = %error, "startup settings use defaults");
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn args(extra: &[&str]) -> RunArgs {
+        let mut argv = vec!["hub-operator", "run"];
+        argv.extend_from_slice(extra);
+        match crate::cli::Cli::parse_from(argv).command {
+            Some(crate::cli::Command::Run(args)) => args,
+            other => panic!("parsed {other:?}"),
+        }
+    }
+
+    #[test]
+    fn pod_namespace_is_required_with_a_clear_error() {
+        let error = resolve(&args(&[]), None).unwrap_err().to_string();
+        assert!(error.contains("POD_NAMESPACE is not set"), "{error}");
+    }
+
+    #[test]
+    fn config_values_apply_and_flags_win() {
+        let config = ramen_config::parse_str(
+            "health: {healthProbeBindAddress: ':9000'}\nmetrics: {bindAddress: ':9001'}\n\
+             leaderElection: {leaderElect: false, resourceName: custom}\nmaxConcurrentReconciles: 50\n",
+        )
+        .unwrap()
+        .config;
+        let settings = resolve(&args(&["--namespace", "ns"]), Some(&config)).unwrap();
+        assert_eq!(settings.health_address.to_string(), "0.0.0.0:9000");
+        assert_eq!(settings.metrics_address.to_string(), "0.0.0.0:9001");
+        assert!(!settings.leader_elect);
+        assert_eq!(settings.leader_election_id, "custom");
+        assert_eq!(settings.max_concurrent_reconciles, 50);
+
+        let settings = resolve(
+            &args(&[
+                "--namespace",
+                "ns",
+                "--max-concurrent-reconciles",
+                "3",
+                "--leader-elect",
+                "true",
+            ]),
+            Some(&config),
+        )
+        .unwrap();
+        assert_eq!(settings.max_concurrent_reconciles, 3);
+        assert!(settings.leader_elect);
+    }
+
+    #[test]
+    fn defaults_are_ramens() {
+        let settings = resolve(&args(&["--namespace", "ns"]), None).unwrap();
+        assert_eq!(settings.health_address.to_string(), "0.0.0.0:8081");
+        assert_eq!(settings.metrics_address.to_string(), "127.0.0.1:9289");
+        assert!(settings.leader_elect);
+        assert_eq!(settings.leader_election_id, "hub.ramendr.openshift.io");
+        assert_eq!(settings.max_concurrent_reconciles, 1);
+    }
+}

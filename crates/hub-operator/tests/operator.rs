@@ -1,0 +1,453 @@
+//! The operator end to end against the embedded API server: each test states one behaviour.
+
+mod support;
+
+use drpolicy_api::DRPlacementControl;
+use drpolicy_api::names::{DRPOLICY_FINALIZER, OCM_BACKUP_LABEL, POLICY_TRIGGER_ANNOTATION};
+use kube::ResourceExt;
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use pretty_assertions::assert_eq;
+use serde_json::json;
+use support::{CONFIG, Hub, eventually};
+
+#[tokio::test]
+async fn a_new_policy_is_validated_labelled_finalized_and_distributed() {
+    let hub = Hub::running().await;
+    hub.create_policy("p1", &["dr1", "dr2"]).await;
+    let message = hub
+        .wait_condition("p1", "Validated", "True", "Succeeded")
+        .await;
+    assert_eq!(message, "drpolicy validated");
+    hub.wait_condition("p1", "SecretsDistributed", "True", "Distributed")
+        .await;
+
+    let policy = hub.policies().get("p1").await.unwrap();
+    assert_eq!(policy.labels()[OCM_BACKUP_LABEL], "ramen");
+    assert!(policy.finalizers().iter().any(|f| f == DRPOLICY_FINALIZER));
+    let validated = policy.condition("Validated").unwrap();
+    assert_eq!(validated.observed_generation, policy.metadata.generation);
+    for secret in ["ramen-s3-secret-dr1", "ramen-s3-secret-dr2"] {
+        assert_eq!(hub.rule_clusters(secret).await.unwrap(), ["dr1", "dr2"]);
+        assert!(hub.secret_has_finalizer(secret).await);
+        let ocm = hub.ocm_policies().get(secret).await.unwrap();
+        let rv = hub.secrets().get(secret).await.unwrap().resource_version();
+        assert_eq!(ocm.trigger(), rv.as_deref());
+        hub.bindings()
+            .get(&format!("plbinding-{secret}"))
+            .await
+            .unwrap();
+    }
+    assert!(!hub.secret_has_finalizer("ramen-s3-secret-dr3").await);
+    let metrics = hub.metrics.render();
+    assert!(
+        metrics.contains("ramen_policy_schedule_interval_seconds{policyname=\"p1\"} 300"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn policies_sharing_a_cluster_get_the_union_and_deletions_remove_only_the_unneeded() {
+    let hub = Hub::running().await;
+    hub.create_policy("p1", &["dr1", "dr2"]).await;
+    hub.wait_condition("p1", "SecretsDistributed", "True", "Distributed")
+        .await;
+    hub.create_policy("p2", &["dr2", "dr3"]).await;
+    hub.wait_condition("p2", "SecretsDistributed", "True", "Distributed")
+        .await;
+    hub.wait_rule("ramen-s3-secret-dr2", &["dr1", "dr2", "dr3"])
+        .await;
+    hub.wait_rule("ramen-s3-secret-dr1", &["dr1", "dr2"]).await;
+    hub.wait_rule("ramen-s3-secret-dr3", &["dr2", "dr3"]).await;
+
+    hub.policies()
+        .delete("p1", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("p1 gone", || async {
+        hub.policies()
+            .get_opt("p1")
+            .await
+            .unwrap()
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    hub.wait_rule("ramen-s3-secret-dr2", &["dr2", "dr3"]).await;
+    hub.wait_rule("ramen-s3-secret-dr3", &["dr2", "dr3"]).await;
+    assert_eq!(hub.rule_clusters("ramen-s3-secret-dr1").await, None);
+    assert!(!hub.secret_has_finalizer("ramen-s3-secret-dr1").await);
+    assert!(!hub.metrics.render().contains("policyname=\"p1\""));
+
+    hub.policies()
+        .delete("p2", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("every OCM object gone", || async {
+        (hub.ocm_object_count().await == 0).then_some(())
+    })
+    .await;
+    for cluster in ["dr1", "dr2", "dr3"] {
+        assert!(
+            !hub.secret_has_finalizer(&format!("ramen-s3-secret-{cluster}"))
+                .await
+        );
+    }
+    assert!(!hub.metrics.render().contains("policyname="));
+}
+
+#[tokio::test]
+async fn a_policy_created_before_its_drclusters_waits_then_validates() {
+    let hub = Hub::running().await;
+    hub.create_policy("late", &["dr1", "dr9"]).await;
+    let message = hub
+        .wait_condition("late", "Validated", "False", "DRClusterNotFound")
+        .await;
+    assert_eq!(
+        message,
+        "failed to find DRClusters specified in policy ([dr1 dr9])"
+    );
+    let failed_before = hub.reconciles("error") + hub.reconciles("invalid");
+
+    hub.create_drcluster("dr9", "north", false).await;
+    let message = hub
+        .wait_condition("late", "Validated", "True", "Succeeded")
+        .await;
+    assert_eq!(message, "drpolicy validated");
+    // DRClusterNotFound is not retried with backoff: only the DRCluster event brought it back.
+    assert_eq!(
+        hub.reconciles("error") + hub.reconciles("invalid"),
+        failed_before
+    );
+}
+
+#[tokio::test]
+async fn a_drpc_blocks_deletion_until_it_is_gone() {
+    let hub = Hub::running().await;
+    hub.create_policy("p1", &["dr1", "dr2"]).await;
+    hub.wait_condition("p1", "SecretsDistributed", "True", "Distributed")
+        .await;
+    hub.create_drpc("app", "app-drpc", "p1").await;
+    hub.policies()
+        .delete("p1", &DeleteParams::default())
+        .await
+        .unwrap();
+    let message = hub
+        .wait_condition("p1", "DeletionBlocked", "True", "DRPlacementControlsExist")
+        .await;
+    assert!(message.contains("app/app-drpc"), "{message}");
+    assert!(
+        hub.rule_clusters("ramen-s3-secret-dr1").await.is_some(),
+        "nothing removed while blocked"
+    );
+
+    Api::<DRPlacementControl>::namespaced(hub.client.clone(), "app")
+        .delete("app-drpc", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("p1 deleted after its DRPC", || async {
+        hub.policies()
+            .get_opt("p1")
+            .await
+            .unwrap()
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    assert_eq!(hub.ocm_object_count().await, 0);
+}
+
+#[tokio::test]
+async fn a_converged_hub_gets_no_requests_on_resync() {
+    let hub = Hub::running().await;
+    hub.create_policy("p1", &["dr1", "dr2"]).await;
+    hub.create_policy("p2", &["dr2", "dr3"]).await;
+    hub.wait_condition("p2", "SecretsDistributed", "True", "Distributed")
+        .await;
+    hub.wait_condition("p1", "SecretsDistributed", "True", "Distributed")
+        .await;
+    hub.quiet().await;
+
+    // Touch the ConfigMap without an effective change: every policy is reconciled, nothing is written.
+    let reconciled = hub.reconciles("success");
+    let patch = json!({"metadata": {"annotations": {"touched": "yes"}}});
+    let mark = hub.server.hooks().mark();
+    hub.configmaps()
+        .patch(
+            drpolicy_api::names::HUB_OPERATOR_CONFIGMAP,
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await
+        .unwrap();
+    eventually("both policies reconciled", || async {
+        (hub.reconciles("success") >= reconciled + 2).then_some(())
+    })
+    .await;
+    hub.quiet().await;
+    let requests: Vec<String> = hub
+        .server
+        .hooks()
+        .requests_since(mark)
+        .iter()
+        .filter(|r| r.verb != "watch")
+        .map(|r| format!("{} {} {}", r.verb, r.resource, r.name))
+        .collect();
+    assert_eq!(requests, ["patch configmaps ramen-hub-operator-config"]);
+}
+
+#[tokio::test]
+async fn a_secret_update_reconciles_only_the_policies_using_it_and_moves_the_trigger() {
+    let hub = Hub::running().await;
+    hub.create_policy("p1", &["dr1", "dr2"]).await;
+    hub.create_policy("p3", &["dr3", "dr2"]).await;
+    hub.wait_condition("p1", "SecretsDistributed", "True", "Distributed")
+        .await;
+    hub.wait_condition("p3", "SecretsDistributed", "True", "Distributed")
+        .await;
+    hub.create_secret("unrelated").await;
+    hub.quiet().await;
+
+    let mark = hub.server.hooks().mark();
+    let patch = json!({"data": {"AWS_SECRET_ACCESS_KEY": "cm90YXRlZA=="}});
+    let rotated = hub
+        .secrets()
+        .patch(
+            "ramen-s3-secret-dr1",
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await
+        .unwrap();
+    eventually("trigger follows the rotated secret", || async {
+        let policy = hub.ocm_policies().get("ramen-s3-secret-dr1").await.unwrap();
+        (policy.annotations().get(POLICY_TRIGGER_ANNOTATION) == rotated.resource_version().as_ref())
+            .then_some(())
+    })
+    .await;
+    hub.quiet().await;
+    let writes: Vec<String> = hub
+        .server
+        .hooks()
+        .writes_since(mark)
+        .iter()
+        .map(|r| format!("{} {} {}", r.verb, r.resource, r.name))
+        .collect();
+    assert_eq!(
+        writes,
+        [
+            "patch secrets ramen-s3-secret-dr1",
+            "patch policies ramen-s3-secret-dr1"
+        ],
+        "only the rotated secret's Policy is rewritten"
+    );
+}
+
+#[tokio::test]
+async fn drift_of_ocm_objects_is_repaired() {
+    let hub = Hub::running().await;
+    hub.create_policy("p1", &["dr1", "dr2"]).await;
+    hub.wait_condition("p1", "SecretsDistributed", "True", "Distributed")
+        .await;
+    hub.quiet().await;
+    hub.ocm_policies()
+        .delete("ramen-s3-secret-dr1", &DeleteParams::default())
+        .await
+        .unwrap();
+    let edit = json!({"spec": {"clusters": [{"name": "elsewhere"}]}});
+    hub.rules()
+        .patch(
+            "plrule-ramen-s3-secret-dr2",
+            &PatchParams::default(),
+            &Patch::Merge(&edit),
+        )
+        .await
+        .unwrap();
+    hub.bindings()
+        .delete("plbinding-ramen-s3-secret-dr2", &DeleteParams::default())
+        .await
+        .unwrap();
+    hub.wait_rule("ramen-s3-secret-dr2", &["dr1", "dr2"]).await;
+    eventually("policy and binding restored", || async {
+        let policy = hub
+            .ocm_policies()
+            .get_opt("ramen-s3-secret-dr1")
+            .await
+            .unwrap();
+        let binding = hub
+            .bindings()
+            .get_opt("plbinding-ramen-s3-secret-dr2")
+            .await
+            .unwrap();
+        (policy.is_some() && binding.is_some()).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_unparseable_config_is_reported_and_deletes_nothing() {
+    let hub = Hub::running().await;
+    hub.create_policy("p1", &["dr1", "dr2"]).await;
+    hub.wait_condition("p1", "SecretsDistributed", "True", "Distributed")
+        .await;
+    let objects = hub.ocm_object_count().await;
+
+    hub.put_config("drClusterOperator:\n  s3SecretDistributionEnabled: [\n")
+        .await;
+    let message = hub
+        .wait_condition("p1", "Validated", "False", "ConfigMapGetFailed")
+        .await;
+    assert!(
+        message.contains("line"),
+        "the parse error says where: {message}"
+    );
+    hub.quiet().await;
+    assert_eq!(hub.ocm_object_count().await, objects);
+
+    hub.put_config(CONFIG).await;
+    hub.wait_condition("p1", "Validated", "True", "Succeeded")
+        .await;
+}
+
+#[tokio::test]
+async fn the_configmap_gets_the_backup_label_without_overwriting_one() {
+    let hub = Hub::running().await;
+    eventually("label added", || async {
+        let cm = hub
+            .configmaps()
+            .get(drpolicy_api::names::HUB_OPERATOR_CONFIGMAP)
+            .await
+            .unwrap();
+        (cm.labels().get(OCM_BACKUP_LABEL).map(String::as_str) == Some("ramen")).then_some(())
+    })
+    .await;
+    let patch = json!({"metadata": {"labels": {OCM_BACKUP_LABEL: "resource"}}});
+    hub.configmaps()
+        .patch(
+            drpolicy_api::names::HUB_OPERATOR_CONFIGMAP,
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await
+        .unwrap();
+    hub.quiet().await;
+    let cm = hub
+        .configmaps()
+        .get(drpolicy_api::names::HUB_OPERATOR_CONFIGMAP)
+        .await
+        .unwrap();
+    assert_eq!(cm.labels()[OCM_BACKUP_LABEL], "resource");
+}
+
+#[tokio::test]
+async fn of_two_conflicting_metro_policies_only_the_newer_is_invalid_until_the_older_goes() {
+    let hub = Hub::running().await;
+    hub.create_drcluster("e1", "east", true).await;
+    hub.create_drcluster("e2", "east", true).await;
+    hub.create_drcluster("e3", "east", true).await;
+    hub.create_policy("older", &["e1", "e2"]).await;
+    hub.wait_condition("older", "Validated", "True", "Succeeded")
+        .await;
+    // Creation timestamps have second precision: make sure the second policy is newer.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    hub.create_policy("newer", &["e1", "e3"]).await;
+    let message = hub
+        .wait_condition("newer", "Validated", "False", "ValidationFailed")
+        .await;
+    assert!(
+        message.contains("has overlapping metro region with another drpolicy older"),
+        "{message}"
+    );
+    hub.quiet().await;
+    assert_eq!(hub.condition("older", "Validated").await.unwrap().0, "True");
+
+    hub.policies()
+        .delete("older", &DeleteParams::default())
+        .await
+        .unwrap();
+    hub.wait_condition("newer", "Validated", "True", "Succeeded")
+        .await;
+}
+
+#[tokio::test]
+async fn no_secret_value_appears_in_any_object_the_operator_wrote() {
+    let hub = Hub::running().await;
+    hub.create_policy("p1", &["dr1", "dr2", "dr3"][..2]).await;
+    hub.wait_condition("p1", "SecretsDistributed", "True", "Distributed")
+        .await;
+    let lp = Default::default();
+    let mut written =
+        vec![serde_json::to_string(&hub.policies().get("p1").await.unwrap()).unwrap()];
+    for o in hub.ocm_policies().list(&lp).await.unwrap() {
+        written.push(serde_json::to_string(&o).unwrap());
+    }
+    for o in hub.rules().list(&lp).await.unwrap() {
+        written.push(serde_json::to_string(&o).unwrap());
+    }
+    for o in hub.bindings().list(&lp).await.unwrap() {
+        written.push(serde_json::to_string(&o).unwrap());
+    }
+    for object in written {
+        assert!(!object.contains(support::ACCESS_KEY) && !object.contains(support::SECRET_KEY));
+    }
+}
+
+#[tokio::test]
+async fn deleting_a_policy_after_its_drcluster_leaks_nothing() {
+    // Ramen bug B14: with the DRCluster gone its profile was unknown and its secret stayed distributed.
+    let hub = Hub::running().await;
+    hub.create_policy("p1", &["dr1", "dr2"]).await;
+    hub.wait_condition("p1", "SecretsDistributed", "True", "Distributed")
+        .await;
+    hub.drclusters()
+        .delete("dr1", &DeleteParams::default())
+        .await
+        .unwrap();
+    hub.wait_condition("p1", "Validated", "False", "DRClusterNotFound")
+        .await;
+    hub.policies()
+        .delete("p1", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("everything released", || async {
+        let gone = hub.policies().get_opt("p1").await.unwrap().is_none();
+        (gone && hub.ocm_object_count().await == 0).then_some(())
+    })
+    .await;
+    for secret in ["ramen-s3-secret-dr1", "ramen-s3-secret-dr2"] {
+        assert!(!hub.secret_has_finalizer(secret).await, "{secret}");
+    }
+}
+
+#[tokio::test]
+async fn a_deleting_policy_with_only_a_foreign_finalizer_is_left_alone() {
+    // Ramen bug B15: it tried to add its finalizer to a deleting object, forever.
+    let hub = Hub::running().await;
+    let mut policy = drpolicy_api::DRPolicy::new(
+        "foreign",
+        drpolicy_api::DRPolicySpec {
+            dr_clusters: vec!["dr1".into(), "dr2".into()],
+            scheduling_interval: "5m".into(),
+            ..Default::default()
+        },
+    );
+    policy.metadata.finalizers = Some(vec!["example.com/keep".into()]);
+    let hub_policies = hub.policies();
+    // Create and delete while the operator cannot have added its finalizer yet: stop it first.
+    let mut hub = hub;
+    hub.stop_operator().await;
+    hub_policies
+        .create(&Default::default(), &policy)
+        .await
+        .unwrap();
+    hub_policies
+        .delete("foreign", &DeleteParams::default())
+        .await
+        .unwrap();
+    let errors_before = hub.reconciles("error");
+    hub.start_operator().await;
+    hub.quiet().await;
+    let policy = hub.policies().get("foreign").await.unwrap();
+    assert_eq!(policy.finalizers(), ["example.com/keep"]);
+    assert_eq!(hub.reconciles("error"), errors_before);
+    assert_eq!(hub.ocm_object_count().await, 0);
+}
