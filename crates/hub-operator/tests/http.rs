@@ -1,0 +1,89 @@
+//! The probe and metrics endpoints answer as Kubernetes and Prometheus expect.
+
+use hub_operator::http::{Readiness, serve};
+use hub_operator::metrics::Metrics;
+use std::net::SocketAddr;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[tokio::test]
+async fn probes_and_metrics_are_served() {
+    let readiness = Readiness::default();
+    let metrics = Metrics::new();
+    metrics.set_interval("p1", 300.0);
+    metrics.reconciles.with_label_values(&["success"]).inc();
+    metrics.reconcile_duration.with_label_values::<&str>(&[]).observe(0.02);
+    metrics.watch_errors.with_label_values(&["drclusters"]).inc();
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let (health, metrics_addr) = serve(any, any, readiness.clone(), metrics).await.unwrap();
+    assert_eq!(
+        health, metrics_addr,
+        "one listener when both addresses are the same"
+    );
+
+    assert_eq!(get(health, "/healthz").await.0, 200);
+    assert_eq!(
+        get(health, "/readyz").await.0,
+        503,
+        "not ready before the caches synced"
+    );
+    readiness.set(true);
+    assert_eq!(get(health, "/readyz").await.0, 200);
+
+    let (status, body) = get(metrics_addr, "/metrics").await;
+    assert_eq!(status, 200);
+    assert!(body.contains(
+        "# HELP ramen_policy_schedule_interval_seconds Schedule interval for a policy in seconds"
+    ));
+    assert!(body.contains("ramen_policy_schedule_interval_seconds{policyname=\"p1\"} 300"));
+    for family in [
+        "ramen_hub_drpolicy_reconciles_total",
+        "ramen_hub_drpolicy_reconcile_duration_seconds_bucket",
+        "ramen_hub_watch_errors_total",
+    ] {
+        assert!(body.contains(family), "{family} missing from\n{body}");
+    }
+    promtool_accepts(&body);
+}
+
+/// `promtool check metrics` (Debian package `prometheus`) when it is installed.
+fn promtool_accepts(exposition: &str) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let Ok(mut child) = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    else {
+        eprintln!("promtool not installed: skipping `promtool check metrics`");
+        return;
+    };
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(exposition.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "promtool check metrics failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
