@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 CRD_DIR := charts/ramen-hub-operator/crds
 
-.PHONY: all build test lint fmt crds crds-check run-local
+.PHONY: all build test lint fmt crds crds-check run-local e2e-local e2e
 
 all: build
 
@@ -11,10 +11,11 @@ all: build
 build:
 	$(CARGO) build --workspace --all-targets
 
-## test: run every test of the workspace (unit, integration against the embedded API server, doc tests)
+## test: run every test of the workspace (unit, integration against the embedded API server, doc tests);
+## the e2e suite needs a hub and runs with `make e2e-local` / `make e2e`
 test:
-	$(CARGO) nextest run --workspace --no-fail-fast
-	$(CARGO) test --workspace --doc
+	$(CARGO) nextest run --workspace --exclude e2e --no-fail-fast
+	$(CARGO) test --workspace --exclude e2e --doc
 
 ## lint: formatting and clippy with warnings as errors
 lint:
@@ -37,6 +38,15 @@ crds-check: crds
 ## run-local: run the operator against the embedded API server with the example hub of examples/hub/
 run-local:
 	bash hack/run-local.sh
+
+## e2e-local: the e2e suite against the embedded API server with the operator as a separate process
+e2e-local:
+	bash hack/e2e-local.sh
+
+## e2e: the e2e suite on a kind cluster with the image and the Helm chart (needs docker, kind, kubectl);
+## KEEP_CLUSTER=1 keeps the cluster (it is always kept when the suite fails)
+e2e:
+	bash hack/e2e-kind.sh
 
 # Chart, image and kind targets live in their own file.
 -include hack/chart.mk

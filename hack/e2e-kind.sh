@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The e2e suite on kind: creates the cluster (hack/kind-up.sh), builds the image and loads it, installs
+# the chart, runs the suite of e2e/ against it, and deletes the cluster (KEEP_CLUSTER=1 keeps it; it is
+# always kept when the suite fails, for debugging). Needs docker, kind, kubectl, promtool and cargo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+die() { printf 'e2e: error: %s\n' "$*" >&2; exit 1; }
+for tool in docker kind kubectl promtool cargo; do
+  command -v "$tool" >/dev/null || die "$tool is not installed"
+done
+
+cluster="${KIND_CLUSTER:-ramen-hub}"
+image="${IMAGE:-ramen-hub-operator:dev}"
+namespace="${CHART_NAMESPACE:-ramen-system}"
+release="${CHART_RELEASE:-ramen-hub-operator}"
+state="$PWD/.local/e2e-kind"
+mkdir -p "$state"
+
+make kind-up KIND_CLUSTER="$cluster"
+make image IMAGE="$image"
+make kind-load IMAGE="$image" KIND_CLUSTER="$cluster"
+kubectl config use-context "kind-$cluster" >/dev/null
+make deploy IMAGE="$image" CHART_NAMESPACE="$namespace" CHART_RELEASE="$release"
+kind get kubeconfig --name "$cluster" >"$state/kubeconfig"
+
+metrics_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+kubectl --context "kind-$cluster" -n "$namespace" port-forward "service/$release-metrics" \
+  "$metrics_port:metrics" >"$state/port-forward.log" 2>&1 &
+forward=$!
+trap 'kill "$forward" 2>/dev/null || true' EXIT
+sleep 2
+
+status=0
+E2E_KUBECONFIG="$state/kubeconfig" E2E_NAMESPACE="$namespace" \
+  E2E_METRICS_URL="http://127.0.0.1:$metrics_port/metrics" \
+  cargo test --quiet -p e2e -- --test-threads=1 || status=$?
+
+kubectl --context "kind-$cluster" -n "$namespace" logs "deployment/$release" >"$state/operator.log" || true
+if grep -q -e e2e-access-key-0b7c -e e2e-secret-key-4f1d "$state/operator.log"; then
+  echo "e2e: a secret value appears in the operator log" >&2
+  status=1
+fi
+
+if [ "$status" -ne 0 ]; then
+  echo "e2e: FAILED; the cluster $cluster is kept (make kind-down KIND_CLUSTER=$cluster deletes it)" >&2
+  exit "$status"
+fi
+if [ "${KEEP_CLUSTER:-0}" != 1 ]; then
+  make kind-down KIND_CLUSTER="$cluster"
+fi
+echo "e2e: passed"

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The e2e suite against the embedded API server, with the real operator binary as a separate process:
+# starts test-apiserver, installs the CRDs, runs hub-operator (leader election on), then the suite of e2e/.
+# CI runs this (make e2e-local). Needs cargo, kubectl and promtool (Debian package `prometheus`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+die() { printf 'e2e-local: error: %s\n' "$*" >&2; exit 1; }
+command -v kubectl >/dev/null || die "kubectl is not installed"
+command -v promtool >/dev/null || die "promtool is not installed (Debian package 'prometheus')"
+
+state="$PWD/.local/e2e"
+rm -rf "$state"
+mkdir -p "$state"
+target="${CARGO_TARGET_DIR:-$PWD/target}"
+namespace=ramen-system
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+echo "e2e-local: building"
+cargo build --quiet -p test-apiserver -p hub-operator
+cargo test --quiet -p e2e --no-run
+
+pids=()
+# shellcheck disable=SC2317  # called through the EXIT trap
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+"$target/debug/test-apiserver" --listen 127.0.0.1:0 --kubeconfig-out "$state/kubeconfig" \
+  >"$state/apiserver.url" 2>"$state/apiserver.log" &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$state/apiserver.url" ] && break; sleep 0.1; done
+[ -s "$state/apiserver.url" ] || die "test-apiserver did not start; see $state/apiserver.log"
+export KUBECONFIG="$state/kubeconfig"
+
+# What a hub has before the operator starts: its CRDs (Helm installs them on kind), the OCM CRDs and
+# the namespace. The suite sets up the rest.
+kubectl apply --server-side -f charts/ramen-hub-operator/crds/ -f hack/crds/ocm/ >/dev/null
+kubectl wait --for condition=established --timeout=30s crd --all >/dev/null
+kubectl create namespace "$namespace" >/dev/null
+
+health_port=$(free_port)
+metrics_port=$(free_port)
+POD_NAMESPACE="$namespace" POD_NAME=e2e-operator LOG_FORMAT=json RUST_LOG=info \
+  "$target/debug/hub-operator" run \
+  --health-probe-bind-address "127.0.0.1:$health_port" \
+  --metrics-bind-address "127.0.0.1:$metrics_port" \
+  >"$state/operator.log" 2>&1 &
+operator=$!
+pids+=("$operator")
+
+echo "e2e-local: running the suite (operator log: $state/operator.log)"
+status=0
+E2E_KUBECONFIG="$KUBECONFIG" E2E_NAMESPACE="$namespace" \
+  E2E_METRICS_URL="http://127.0.0.1:$metrics_port/metrics" \
+  E2E_OPERATOR_LOG="$state/operator.log" \
+  cargo test --quiet -p e2e -- --test-threads=1 || status=$?
+
+kill -0 "$operator" 2>/dev/null || { echo "e2e-local: the operator exited early:"; tail -20 "$state/operator.log"; status=1; }
+if [ "$status" -ne 0 ]; then
+  echo "e2e-local: FAILED; last operator log lines:"
+  tail -30 "$state/operator.log"
+fi
+exit "$status"
