@@ -50,3 +50,6 @@ e2e:
 
 # Chart, image and kind targets live in their own file.
 -include hack/chart.mk
+
+# Benchmark and soak targets.
+-include hack/bench.mk

@@ -25,8 +25,14 @@ async fn probes_and_metrics_are_served() {
     let metrics = Metrics::new();
     metrics.set_interval("p1", 300.0);
     metrics.reconciles.with_label_values(&["success"]).inc();
-    metrics.reconcile_duration.with_label_values::<&str>(&[]).observe(0.02);
-    metrics.watch_errors.with_label_values(&["drclusters"]).inc();
+    metrics
+        .reconcile_duration
+        .with_label_values::<&str>(&[])
+        .observe(0.02);
+    metrics
+        .watch_errors
+        .with_label_values(&["drclusters"])
+        .inc();
     let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
     let (health, metrics_addr) = serve(any, any, readiness.clone(), metrics).await.unwrap();
     assert_eq!(
