@@ -52,6 +52,15 @@ struct ConfigCache {
     last_good: Option<Arc<RamenConfig>>,
 }
 
+/// What this process just did to a policy's finalizer, until the cache shows it.
+#[derive(Clone)]
+enum OwnWrite {
+    /// We added the finalizer: the policy holds a distribution (the patched object).
+    Holding(Arc<DRPolicy>),
+    /// We removed the finalizer: the policy no longer holds one.
+    Released,
+}
+
 /// Caches plus derived state.
 pub struct Hub {
     /// The operator namespace.
@@ -60,6 +69,10 @@ pub struct Hub {
     pub caches: Caches,
     index: RwLock<PolicyIndex>,
     config: Mutex<ConfigCache>,
+    // Finalizer writes the policy cache may not have seen yet. Without this, a reconcile of another
+    // policy sharing a secret could plan from a cache that lags our own write and shrink (or regrow) a
+    // PlacementRule for a moment.
+    own_writes: Mutex<BTreeMap<String, OwnWrite>>,
 }
 
 fn lock_poisoned<T>(lock: std::sync::LockResult<T>) -> T {
@@ -76,6 +89,47 @@ impl Hub {
             caches,
             index: RwLock::new(PolicyIndex::new()),
             config: Mutex::new(ConfigCache::default()),
+            own_writes: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Records that this process added our finalizer to `policy` (the patched object).
+    pub fn finalizer_added(&self, policy: Arc<DRPolicy>) {
+        if let Some(name) = policy.metadata.name.clone() {
+            lock_poisoned(self.own_writes.lock()).insert(name, OwnWrite::Holding(policy));
+        }
+    }
+
+    /// Records that this process removed our finalizer from policy `name`.
+    pub fn finalizer_removed(&self, name: &str) {
+        lock_poisoned(self.own_writes.lock()).insert(name.to_owned(), OwnWrite::Released);
+    }
+
+    /// The policy as a holder: the cached object when it holds a distribution, the object we patched
+    /// when the cache has not seen our finalizer yet, nothing when we just released it. Entries the
+    /// cache has caught up with are forgotten.
+    fn as_holder(&self, name: &str, cached: Option<Arc<DRPolicy>>) -> Option<Arc<DRPolicy>> {
+        let mut own = lock_poisoned(self.own_writes.lock());
+        let cached_holds = cached.as_deref().is_some_and(holds_distribution);
+        match own.get(name).cloned() {
+            Some(OwnWrite::Holding(patched)) => {
+                // Gone from the cache means deleted: not a holder any more.
+                if cached_holds || cached.is_none() {
+                    own.remove(name);
+                }
+                match cached {
+                    Some(_) if cached_holds => cached,
+                    Some(_) => Some(patched),
+                    None => None,
+                }
+            }
+            Some(OwnWrite::Released) => {
+                if !cached_holds {
+                    own.remove(name);
+                }
+                None
+            }
+            None => cached.filter(|p| holds_distribution(p)),
         }
     }
 
@@ -245,8 +299,7 @@ impl Hub {
         });
         names
             .iter()
-            .filter_map(|n| self.policy(n))
-            .filter(|p| holds_distribution(p))
+            .filter_map(|n| self.as_holder(n, self.policy(n)))
             .collect()
     }
 
@@ -256,7 +309,10 @@ impl Hub {
             .policies
             .state()
             .into_iter()
-            .filter(|p| p.metadata.name.as_deref() != Some(except) && holds_distribution(p))
+            .filter_map(|p| {
+                let name = p.metadata.name.clone()?;
+                (name != except).then(|| self.as_holder(&name, Some(p)))?
+            })
             .collect()
     }
 
@@ -299,4 +355,71 @@ pub fn holds_distribution(policy: &DRPolicy) -> bool {
         .iter()
         .flatten()
         .any(|f| f == DRPOLICY_FINALIZER)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use drpolicy_api::DRPolicySpec;
+    use kube::runtime::reflector::store;
+    use kube::runtime::watcher::Event;
+
+    fn policy(name: &str, finalized: bool) -> DRPolicy {
+        let mut p = DRPolicy::new(
+            name,
+            DRPolicySpec {
+                dr_clusters: vec!["a".into(), "b".into()],
+                ..Default::default()
+            },
+        );
+        if finalized {
+            p.metadata.finalizers = Some(vec![DRPOLICY_FINALIZER.into()]);
+        }
+        p
+    }
+
+    fn hub_with(policies: store::Store<DRPolicy>) -> Hub {
+        let caches = Caches {
+            policies,
+            drclusters: store::<DRCluster>().0,
+            drpcs: store::<DRPlacementControl>().0,
+            secrets: store::<PartialObjectMeta<Secret>>().0,
+            configmaps: store::<ConfigMap>().0,
+            ocm_policies: store::<Policy>().0,
+            placement_rules: store::<PlacementRule>().0,
+            placement_bindings: store::<PlacementBinding>().0,
+        };
+        Hub::new("ramen-system".into(), caches)
+    }
+
+    fn holder_names(hub: &Hub) -> Vec<String> {
+        hub.all_holders("")
+            .iter()
+            .map(|p| p.metadata.name.clone().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn our_own_finalizer_writes_count_before_the_cache_shows_them() {
+        let (reader, mut writer) = store::<DRPolicy>();
+        writer.apply_watcher_event(&Event::Apply(policy("p", false)));
+        let hub = hub_with(reader);
+        assert!(holder_names(&hub).is_empty());
+
+        hub.finalizer_added(Arc::new(policy("p", true)));
+        assert_eq!(holder_names(&hub), ["p"], "held although the cache lags");
+        writer.apply_watcher_event(&Event::Apply(policy("p", true)));
+        assert_eq!(holder_names(&hub), ["p"]);
+
+        hub.finalizer_removed("p");
+        assert!(
+            holder_names(&hub).is_empty(),
+            "released although the cache lags"
+        );
+        writer.apply_watcher_event(&Event::Apply(policy("p", false)));
+        assert!(holder_names(&hub).is_empty());
+        // Once the cache caught up, nothing of ours overrides it any more.
+        writer.apply_watcher_event(&Event::Apply(policy("p", true)));
+        assert_eq!(holder_names(&hub), ["p"]);
+    }
 }

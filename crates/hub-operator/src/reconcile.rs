@@ -299,15 +299,19 @@ async fn ensure_label_and_finalizer(
         metadata.insert("finalizers".into(), json!(finalizers));
     }
     let patch = json!({ "metadata": metadata });
-    let patched = ctx
-        .policies()
-        .patch(
-            &policy.name_any(),
-            &PatchParams::default(),
-            &Patch::Merge(&patch),
-        )
-        .await?;
-    Ok(Arc::new(patched))
+    let patched = Arc::new(
+        ctx.policies()
+            .patch(
+                &policy.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(&patch),
+            )
+            .await?,
+    );
+    if needs_finalizer {
+        ctx.hub.finalizer_added(patched.clone());
+    }
+    Ok(patched)
 }
 
 /// Distributes the secrets this policy needs (and removes those it no longer needs); returns the
@@ -485,6 +489,7 @@ async fn finalize(
         Err(kube::Error::Api(status)) if status.code == 404 => {}
         Err(error) => return Err(ReconcileError::FinalizerRemove(error)),
     }
+    ctx.hub.finalizer_removed(&name);
     ctx.metrics.drop_interval(&name);
     tracing::info!("deleted: secret distribution released, finalizer removed");
     Ok(Action::await_change())
