@@ -46,7 +46,7 @@ pub struct RunArgs {
     #[arg(long, env = "METRICS_BIND_ADDRESS")]
     pub metrics_bind_address: Option<String>,
     /// Elect a leader through a Lease before reconciling [config: leaderElection.leaderElect; default true].
-    #[arg(long, env = "LEADER_ELECT")]
+    #[arg(long, env = "LEADER_ELECT", num_args = 0..=1, default_missing_value = "true")]
     pub leader_elect: Option<bool>,
     /// Lease name [config: leaderElection.resourceName; default hub.ramendr.openshift.io].
     #[arg(long, env = "LEADER_ELECTION_ID")]
@@ -60,4 +60,76 @@ pub struct RunArgs {
     /// Log format [default: json in a cluster, text elsewhere]. Levels come from RUST_LOG.
     #[arg(long, env = "LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
+}
+
+impl RunArgs {
+    /// These options, with unset ones taken from `fallback` (options given before the `run`
+    /// subcommand, as in `hub-operator --namespace x run`).
+    pub fn or(self, fallback: RunArgs) -> RunArgs {
+        RunArgs {
+            namespace: self.namespace.or(fallback.namespace),
+            health_probe_bind_address: self
+                .health_probe_bind_address
+                .or(fallback.health_probe_bind_address),
+            metrics_bind_address: self.metrics_bind_address.or(fallback.metrics_bind_address),
+            leader_elect: self.leader_elect.or(fallback.leader_elect),
+            leader_election_id: self.leader_election_id.or(fallback.leader_election_id),
+            identity: self.identity.or(fallback.identity),
+            max_concurrent_reconciles: self
+                .max_concurrent_reconciles
+                .or(fallback.max_concurrent_reconciles),
+            log_format: self.log_format.or(fallback.log_format),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn run_args(argv: &[&str]) -> RunArgs {
+        let cli = Cli::parse_from(argv);
+        match cli.command {
+            Some(Command::Run(args)) => args.or(cli.run),
+            None => cli.run,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn options_before_and_after_run_both_count() {
+        let args = run_args(&[
+            "hub-operator",
+            "--namespace",
+            "top",
+            "run",
+            "--max-concurrent-reconciles",
+            "7",
+        ]);
+        assert_eq!(args.namespace.as_deref(), Some("top"));
+        assert_eq!(args.max_concurrent_reconciles, Some(7));
+        let args = run_args(&[
+            "hub-operator",
+            "--namespace",
+            "top",
+            "run",
+            "--namespace",
+            "sub",
+        ]);
+        assert_eq!(args.namespace.as_deref(), Some("sub"));
+    }
+
+    #[test]
+    fn leader_elect_works_as_a_switch_and_with_a_value() {
+        assert_eq!(
+            run_args(&["hub-operator", "run", "--leader-elect"]).leader_elect,
+            Some(true)
+        );
+        assert_eq!(
+            run_args(&["hub-operator", "run", "--leader-elect=false"]).leader_elect,
+            Some(false)
+        );
+        assert_eq!(run_args(&["hub-operator", "run"]).leader_elect, None);
+    }
 }

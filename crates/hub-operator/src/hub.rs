@@ -52,13 +52,23 @@ struct ConfigCache {
     last_good: Option<Arc<RamenConfig>>,
 }
 
-/// What this process just did to a policy's finalizer, until the cache shows it.
+/// What this process just did to a policy's finalizer, until the cache shows it. Entries belong to
+/// one object (its uid): a policy re-created under the same name is a different object.
 #[derive(Clone)]
 enum OwnWrite {
     /// We added the finalizer: the policy holds a distribution (the patched object).
     Holding(Arc<DRPolicy>),
-    /// We removed the finalizer: the policy no longer holds one.
-    Released,
+    /// We removed the finalizer of the object with this uid: it no longer holds one.
+    Released(Option<String>),
+}
+
+impl OwnWrite {
+    fn uid(&self) -> Option<&str> {
+        match self {
+            OwnWrite::Holding(policy) => policy.metadata.uid.as_deref(),
+            OwnWrite::Released(uid) => uid.as_deref(),
+        }
+    }
 }
 
 /// Caches plus derived state.
@@ -100,9 +110,17 @@ impl Hub {
         }
     }
 
-    /// Records that this process removed our finalizer from policy `name`.
-    pub fn finalizer_removed(&self, name: &str) {
-        lock_poisoned(self.own_writes.lock()).insert(name.to_owned(), OwnWrite::Released);
+    /// Records that this process removed our finalizer from `policy`.
+    pub fn finalizer_removed(&self, policy: &DRPolicy) {
+        if let Some(name) = policy.metadata.name.clone() {
+            let uid = policy.metadata.uid.clone();
+            lock_poisoned(self.own_writes.lock()).insert(name, OwnWrite::Released(uid));
+        }
+    }
+
+    /// Forgets what this process wrote to policy `name` (it was deleted).
+    pub fn forget_own_writes(&self, name: &str) {
+        lock_poisoned(self.own_writes.lock()).remove(name);
     }
 
     /// The policy as a holder: the cached object when it holds a distribution, the object we patched
@@ -111,6 +129,14 @@ impl Hub {
     fn as_holder(&self, name: &str, cached: Option<Arc<DRPolicy>>) -> Option<Arc<DRPolicy>> {
         let mut own = lock_poisoned(self.own_writes.lock());
         let cached_holds = cached.as_deref().is_some_and(holds_distribution);
+        let cached_uid = cached.as_deref().and_then(|p| p.metadata.uid.as_deref());
+        if let Some(entry) = own.get(name)
+            && cached.is_some()
+            && entry.uid() != cached_uid
+        {
+            // A different object under the same name: what we wrote was about the old one.
+            own.remove(name);
+        }
         match own.get(name).cloned() {
             Some(OwnWrite::Holding(patched)) => {
                 // Gone from the cache means deleted: not a holder any more.
@@ -123,7 +149,7 @@ impl Hub {
                     None => None,
                 }
             }
-            Some(OwnWrite::Released) => {
+            Some(OwnWrite::Released(_)) => {
                 if !cached_holds {
                     own.remove(name);
                 }
@@ -411,7 +437,7 @@ mod tests {
         writer.apply_watcher_event(&Event::Apply(policy("p", true)));
         assert_eq!(holder_names(&hub), ["p"]);
 
-        hub.finalizer_removed("p");
+        hub.finalizer_removed(&policy("p", true));
         assert!(
             holder_names(&hub).is_empty(),
             "released although the cache lags"
@@ -420,6 +446,23 @@ mod tests {
         assert!(holder_names(&hub).is_empty());
         // Once the cache caught up, nothing of ours overrides it any more.
         writer.apply_watcher_event(&Event::Apply(policy("p", true)));
+        assert_eq!(holder_names(&hub), ["p"]);
+    }
+
+    #[test]
+    fn a_policy_recreated_under_the_same_name_is_not_taken_for_the_released_one() {
+        let with_uid = |uid: &str, finalized: bool| {
+            let mut p = policy("p", finalized);
+            p.metadata.uid = Some(uid.into());
+            p
+        };
+        let (reader, mut writer) = store::<DRPolicy>();
+        writer.apply_watcher_event(&Event::Apply(with_uid("old", true)));
+        let hub = hub_with(reader);
+        hub.finalizer_removed(&with_uid("old", true));
+        // Deleted before the cache showed the release, then re-created with our finalizer (a restore).
+        writer.apply_watcher_event(&Event::Delete(with_uid("old", true)));
+        writer.apply_watcher_event(&Event::Apply(with_uid("new", true)));
         assert_eq!(holder_names(&hub), ["p"]);
     }
 }

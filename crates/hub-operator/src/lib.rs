@@ -263,9 +263,11 @@ pub async fn run(
     let result = tokio::select! {
         result = &mut controller => result,
         _ = leadership.lost() => {
-            // Stop gracefully: in-flight reconciles finish, no new one starts.
+            // Stop gracefully: in-flight reconciles finish (bounded), no new one starts.
             let _ = lost_tx.send(());
-            let _ = controller.await;
+            if tokio::time::timeout(Duration::from_secs(10), controller).await.is_err() {
+                tracing::warn!("in-flight reconciles did not finish within 10 s of losing the lease");
+            }
             Err(anyhow::anyhow!("leader election lost: stopped reconciling"))
         }
     };

@@ -18,7 +18,7 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Some(Command::Run(args)) => run(args).await,
+        Some(Command::Run(args)) => run(args.or(cli.run)).await,
         None => run(cli.run).await,
     }
 }

@@ -9,13 +9,13 @@ use drpolicy_api::names::{
 use drpolicy_validator::{
     Invalid, needed_secrets, scheduling_interval_seconds, supports_metro, validate,
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType, Recorder};
 use kube::{Client, Resource, ResourceExt};
 use ramen_config::RamenConfig;
-use secret_propagator::{Applier, PlanInputs, Scope, plan};
+use secret_propagator::{Applier, PlanInputs, Scope, distributes, plan};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -83,6 +83,11 @@ pub fn describe(error: &kube::Error) -> String {
 
 /// Retry delay after a conflict caused by a cache that had not seen our own last write yet.
 const STALE_CACHE_RETRY: Duration = Duration::from_millis(200);
+/// How often a deletion blocked by DRPlacementControls is re-checked without any event.
+const BLOCKED_DELETION_RECHECK: Duration = Duration::from_secs(300);
+/// Consecutive quick retries after conflicts before falling back to the normal backoff (a conflict
+/// that persists is not a lagging cache).
+const STALE_CACHE_RETRIES: u32 = 5;
 
 /// Everything a reconcile uses.
 pub struct Context {
@@ -97,6 +102,7 @@ pub struct Context {
     /// The clock (injectable so conditions are deterministic in tests).
     pub clock: Arc<dyn Fn() -> Time + Send + Sync>,
     failures: Mutex<HashMap<String, u32>>,
+    stale_retries: Mutex<HashMap<String, u32>>,
 }
 
 impl Context {
@@ -109,6 +115,7 @@ impl Context {
             recorder,
             clock: Arc::new(|| Time(k8s_openapi::jiff::Timestamp::now())),
             failures: Mutex::new(HashMap::new()),
+            stale_retries: Mutex::new(HashMap::new()),
         }
     }
 
@@ -128,8 +135,23 @@ impl Context {
         Duration::from_millis(millis.min(300_000))
     }
 
+    /// Counts a quick retry after a conflict; returns how many in a row.
+    fn stale_retry(&self, name: &str) -> u32 {
+        let mut retries = self
+            .stale_retries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = retries.entry(name.to_owned()).or_insert(0);
+        *count = count.saturating_add(1);
+        *count
+    }
+
     fn succeeded(&self, name: &str) {
         self.failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(name);
+        self.stale_retries
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(name);
@@ -148,22 +170,22 @@ pub async fn reconcile(policy: Arc<DRPolicy>, ctx: Arc<Context>) -> Result<Actio
     let result = reconcile_policy(&policy, &ctx).instrument(span).await;
     timer.observe_duration();
     let label = match &result {
-        Ok(_) => {
+        Ok((_, label)) => {
             ctx.succeeded(&name);
-            "success"
+            *label
         }
-        Err(ReconcileError::Invalid(_)) => "invalid",
+        Err(ReconcileError::Invalid(_)) => INVALID,
         Err(error) if error.is_stale_cache() => "conflict",
         Err(_) => "error",
     };
     ctx.metrics.reconciles.with_label_values(&[label]).inc();
-    result
+    result.map(|(action, _)| action)
 }
 
 /// Retry policy: per-policy exponential backoff.
 pub fn error_policy(policy: Arc<DRPolicy>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
     let name = policy.name_any();
-    if error.is_stale_cache() {
+    if error.is_stale_cache() && ctx.stale_retry(&name) <= STALE_CACHE_RETRIES {
         tracing::debug!(drpolicy = %name, error = %error, "cache behind a write; retrying");
         return Action::requeue(STALE_CACHE_RETRY);
     }
@@ -172,16 +194,25 @@ pub fn error_policy(policy: Arc<DRPolicy>, error: &ReconcileError, ctx: Arc<Cont
     Action::requeue(delay)
 }
 
-async fn reconcile_policy(policy: &Arc<DRPolicy>, ctx: &Context) -> Result<Action, ReconcileError> {
+/// What a completed reconcile concluded, for the reconcile counter.
+const SUCCESS: &str = "success";
+/// See [`SUCCESS`].
+const INVALID: &str = "invalid";
+
+async fn reconcile_policy(
+    policy: &Arc<DRPolicy>,
+    ctx: &Context,
+) -> Result<(Action, &'static str), ReconcileError> {
     let config = ctx.hub.config();
     if policy.is_deleting() {
-        return finalize(
+        let action = finalize(
             policy,
             ctx,
             config.current.clone().ok().or(config.last_good),
             config.current.err(),
         )
-        .await;
+        .await?;
+        return Ok((action, SUCCESS));
     }
     let config = match config.current {
         Ok(config) => config,
@@ -205,7 +236,7 @@ async fn reconcile_policy(policy: &Arc<DRPolicy>, ctx: &Context) -> Result<Actio
         }
         if invalid.waits_for_drclusters() {
             tracing::info!("missing dependent resources: {invalid}");
-            return Ok(Action::await_change());
+            return Ok((Action::await_change(), INVALID));
         }
         return Err(ReconcileError::Invalid(invalid));
     }
@@ -213,32 +244,53 @@ async fn reconcile_policy(policy: &Arc<DRPolicy>, ctx: &Context) -> Result<Actio
     let policy = match ensure_label_and_finalizer(ctx, policy).await {
         Ok(policy) => policy,
         Err(error) => {
-            let condition = Desired::failed(
-                names::VALIDATED,
-                names::REASON_FINALIZER_ADD_FAILED,
-                error.to_string(),
-            );
-            write_status(ctx, policy, &[condition], &[]).await?;
+            // A conflict only means our cache was behind: retry without reporting a failure.
+            if !is_conflict(&error) {
+                let condition = Desired::failed(
+                    names::VALIDATED,
+                    names::REASON_FINALIZER_ADD_FAILED,
+                    describe(&error),
+                );
+                write_status(ctx, policy, &[condition], &[]).await?;
+            }
             return Err(ReconcileError::FinalizerAdd(error));
         }
     };
 
-    update_interval_metric(ctx, &policy, &drclusters);
-    let (distributed, failure) = distribute(ctx, &policy, &config, &drclusters).await;
+    // Validated first (as Ramen: a valid policy shows it even while distribution struggles), then
+    // the distribution outcome in its own condition.
+    let current = policy
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.clone())
+        .unwrap_or_default();
     let validated = Desired::ok(
         names::VALIDATED,
         names::REASON_SUCCEEDED,
         names::MESSAGE_VALIDATED,
     );
-    let changed = write_status(
+    let current = write_conditions(ctx, &policy, &current, &[validated], &[DELETION_BLOCKED])
+        .await?
+        .unwrap_or(current);
+
+    update_interval_metric(ctx, &policy, &drclusters);
+    let (distributed, failure) = distribute(ctx, &policy, &config, &drclusters).await;
+    if let Some(failure) = failure.as_ref().filter(|f| f.is_stale_cache()) {
+        // Stale cache: keep the previous outcome in status and retry shortly.
+        tracing::debug!("{failure}");
+        return Err(failure_clone(failure));
+    }
+    let changed = write_conditions(
         ctx,
         &policy,
-        &[validated, distributed.clone()],
-        &[DELETION_BLOCKED],
+        &current,
+        std::slice::from_ref(&distributed),
+        &[],
     )
-    .await?;
+    .await?
+    .is_some();
     if let Some(failure) = failure {
-        if changed && !failure.is_stale_cache() {
+        if changed {
             warn_event(
                 ctx,
                 &policy,
@@ -252,7 +304,15 @@ async fn reconcile_policy(policy: &Arc<DRPolicy>, ctx: &Context) -> Result<Actio
     if changed && !distributed.status {
         warn_event(ctx, &policy, &distributed.reason, &distributed.message).await;
     }
-    Ok(Action::await_change())
+    Ok((Action::await_change(), SUCCESS))
+}
+
+/// A copy of a stale-cache distribution failure (the only kind of failure that is copied).
+fn failure_clone(failure: &ReconcileError) -> ReconcileError {
+    ReconcileError::Distribution {
+        message: failure.to_string(),
+        conflicts_only: failure.is_stale_cache(),
+    }
 }
 
 /// Ramen's gauge, for non-metro policies only.
@@ -328,18 +388,26 @@ async fn distribute(
     // it stopped needing — profile renamed, DRCluster changed — is removed, not leaked).
     let mut scope: BTreeSet<String> = needed_secrets(policy, drclusters, config).secrets;
     let live = hub.live_objects(None);
+    let secrets = hub.secrets();
     let ours: BTreeSet<&str> = policy.spec.dr_clusters.iter().map(String::as_str).collect();
     for rule in live.placement_rules.values() {
-        if rule.cluster_names().any(|c| ours.contains(c))
-            && let Some(secret) =
-                drpolicy_api::names::ocm_names::secret_of("PlacementRule", &rule.name_any())
-        {
+        let Some(secret) =
+            drpolicy_api::names::ocm_names::secret_of("PlacementRule", &rule.name_any())
+        else {
+            continue;
+        };
+        // Only distributions of ours: never touch look-alikes (e.g. Ramen's velero-format `vS`).
+        let owned = secrets.get(&secret).is_some_and(|s| s.has_finalizer)
+            || live
+                .policies
+                .get(&secret)
+                .is_some_and(|p| distributes(p, &hub.namespace, &secret));
+        if owned && rule.cluster_names().any(|c| ours.contains(c)) {
             scope.insert(secret);
         }
     }
     let mut holders = hub.holders_needing(&scope, config, drclusters, &name);
     holders.push(policy.clone());
-    let secrets = hub.secrets();
     let inputs = PlanInputs {
         namespace: &hub.namespace,
         config,
@@ -427,8 +495,9 @@ async fn finalize(
         if write_status(ctx, policy, &[condition], &[]).await? {
             warn_event(ctx, policy, "DeletionBlocked", &message).await;
         }
-        // The DRPlacementControl watch requeues the policy when the last one goes.
-        return Ok(Action::await_change());
+        // The DRPlacementControl watch requeues the policy when the last one goes; the slow requeue
+        // is a safety net only.
+        return Ok(Action::requeue(BLOCKED_DELETION_RECHECK));
     }
     let Some(config) = config else {
         let message = format!(
@@ -489,7 +558,7 @@ async fn finalize(
         Err(kube::Error::Api(status)) if status.code == 404 => {}
         Err(error) => return Err(ReconcileError::FinalizerRemove(error)),
     }
-    ctx.hub.finalizer_removed(&name);
+    ctx.hub.finalizer_removed(policy);
     ctx.metrics.drop_interval(&name);
     tracing::info!("deleted: secret distribution released, finalizer removed");
     Ok(Action::await_change())
@@ -530,10 +599,23 @@ async fn write_status(
         .as_ref()
         .and_then(|s| s.conditions.clone())
         .unwrap_or_default();
+    Ok(write_conditions(ctx, policy, &current, desired, remove)
+        .await?
+        .is_some())
+}
+
+/// Merges `desired` into `current` and writes the result when it differs; returns what it wrote.
+async fn write_conditions(
+    ctx: &Context,
+    policy: &DRPolicy,
+    current: &[Condition],
+    desired: &[Desired],
+    remove: &[&str],
+) -> Result<Option<Vec<Condition>>, ReconcileError> {
     let now = (ctx.clock)();
-    let Some(next) = conditions::merge(&current, desired, remove, policy.metadata.generation, &now)
+    let Some(next) = conditions::merge(current, desired, remove, policy.metadata.generation, &now)
     else {
-        return Ok(false);
+        return Ok(None);
     };
     let patch = json!({"status": {"conditions": next}});
     ctx.policies()
@@ -544,18 +626,45 @@ async fn write_status(
         )
         .await
         .map_err(ReconcileError::Status)?;
-    Ok(true)
+    Ok(Some(next))
 }
 
 async fn warn_event(ctx: &Context, policy: &DRPolicy, reason: &str, note: &str) {
     let event = Event {
         type_: EventType::Warning,
         reason: reason.to_owned(),
-        note: Some(note.chars().take(1024).collect()),
+        note: Some(truncate_bytes(note, 1024).to_owned()),
         action: "Reconcile".into(),
         secondary: None,
     };
     if let Err(error) = ctx.recorder.publish(&event, &policy.object_ref(&())).await {
         tracing::warn!(error = %error, "unable to publish event");
+    }
+}
+
+/// The longest prefix of `text` within `max` bytes, cut at a character boundary (event notes are
+/// limited to 1 KiB).
+fn truncate_bytes(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::truncate_bytes;
+
+    #[test]
+    fn event_notes_are_cut_at_a_character_boundary_within_the_byte_limit() {
+        let note = "é".repeat(600); // 1200 bytes
+        let cut = truncate_bytes(&note, 1024);
+        assert_eq!(cut.len(), 1024);
+        assert_eq!(truncate_bytes(&note, 1023).len(), 1022);
+        assert_eq!(truncate_bytes("short", 1024), "short");
     }
 }

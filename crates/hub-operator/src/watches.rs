@@ -76,16 +76,16 @@ pub struct Secondary {
 enum Change<'a, K> {
     /// Created, modified or deleted (resourceVersion changed or object gone).
     Touched(&'a K),
-    /// Listed again after a watch restart.
-    Relisted(&'a K),
 }
 
-/// Runs a watcher into a store and calls `on_change` for every event after the first complete list.
+/// Runs a watcher into a store and calls `on_change` for every change after the first complete list;
+/// a later relist requeues every policy through `relisted`.
 fn spawn_watch<K, S>(
     stream: S,
     writer: reflector::store::Writer<K>,
     resource: &'static str,
     metrics: Metrics,
+    relisted: UnboundedSender<()>,
     mut on_change: impl FnMut(Change<'_, K>) + Send + 'static,
 ) -> JoinHandle<()>
 where
@@ -100,7 +100,15 @@ where
         while let Some(event) = stream.next().await {
             match event {
                 Ok(Event::Apply(obj) | Event::Delete(obj)) => on_change(Change::Touched(&obj)),
-                Ok(Event::InitApply(obj)) if listed_once => on_change(Change::Relisted(&obj)),
+                Ok(Event::InitDone) if listed_once => {
+                    // A relist after a watch gap replaces the cache without telling what vanished
+                    // meanwhile (a deleted DRPC, DRCluster or OCM object): reconcile everything.
+                    tracing::info!(
+                        resource,
+                        "relisted after a watch gap; requeueing every policy"
+                    );
+                    let _ = relisted.send(());
+                }
                 Ok(Event::InitDone) => listed_once = true,
                 Ok(_) => {}
                 Err(error) => {
@@ -114,7 +122,7 @@ where
 
 fn object<'a, K>(change: &Change<'a, K>) -> &'a K {
     match *change {
-        Change::Touched(obj) | Change::Relisted(obj) => obj,
+        Change::Touched(obj) => obj,
     }
 }
 
@@ -148,6 +156,7 @@ pub fn start_secondary(
         writer,
         "drclusters",
         metrics.clone(),
+        requeue.all.clone(),
         move |change| {
             let (Some(hub), Some(name)) = (h.get(), object(&change).metadata.name.as_deref())
             else {
@@ -170,6 +179,7 @@ pub fn start_secondary(
         writer,
         "drplacementcontrols",
         metrics.clone(),
+        requeue.all.clone(),
         move |change| {
             let policy = object(&change).dr_policy_name();
             if !policy.is_empty() {
@@ -190,6 +200,7 @@ pub fn start_secondary(
         writer,
         "secrets",
         metrics.clone(),
+        requeue.all.clone(),
         move |change| {
             let meta: &PartialObjectMeta<Secret> = object(&change);
             if let (Some(hub), Some(name)) = (h.get(), meta.metadata.name.as_deref()) {
@@ -210,6 +221,7 @@ pub fn start_secondary(
         writer,
         "configmaps",
         metrics.clone(),
+        requeue.all.clone(),
         move |change| {
             let version = object(&change).resource_version();
             if version != last_version {
@@ -226,6 +238,7 @@ pub fn start_secondary(
         writer,
         "policies",
         metrics.clone(),
+        requeue.all.clone(),
         ocm_mapper(hub.clone(), requeue.clone(), "Policy"),
     ));
     let (placement_rules, writer) = reflector::store();
@@ -237,6 +250,7 @@ pub fn start_secondary(
         writer,
         "placementrules",
         metrics.clone(),
+        requeue.all.clone(),
         ocm_mapper(hub.clone(), requeue.clone(), "PlacementRule"),
     ));
     let (placement_bindings, writer) = reflector::store();
@@ -248,6 +262,7 @@ pub fn start_secondary(
         writer,
         "placementbindings",
         metrics.clone(),
+        requeue.all.clone(),
         ocm_mapper(hub, requeue, "PlacementBinding"),
     ));
 
@@ -316,6 +331,7 @@ pub fn policy_stream(
             Ok(Event::Delete(policy)) => {
                 let sharing = sharing(hub, policy);
                 hub.with_index_mut(|i| i.delete(&policy.name_any()));
+                hub.forget_own_writes(&policy.name_any());
                 requeue.each(sharing.iter().map(String::as_str));
             }
             Ok(Event::Init) => relisted.clear(),
@@ -344,18 +360,27 @@ pub fn policy_stream(
     .predicate_filter(reconcile_relevant, Default::default())
 }
 
+/// The other policies sharing a cluster (conflicts are re-decided) or a secret (distribution is
+/// re-planned) with `policy`.
 fn sharing(hub: &Hub, policy: &DRPolicy) -> BTreeSet<String> {
     let name = policy.name_any();
-    hub.with_index(|i| {
+    let mut names: BTreeSet<String> = hub.with_index(|i| {
         policy
             .spec
             .dr_clusters
             .iter()
             .flat_map(|c| i.policies_with_cluster(c))
-            .filter(|n| *n != name)
             .map(str::to_owned)
             .collect()
-    })
+    });
+    if let Ok(config) = hub.config().current {
+        let drclusters = hub.drclusters();
+        for secret in drpolicy_validator::needed_secrets(policy, &drclusters, &config).secrets {
+            names.extend(hub.policies_needing_secret(&secret, &config));
+        }
+    }
+    names.remove(&name);
+    names
 }
 
 /// The fields whose change needs a reconcile: spec (generation), deletion, finalizers and the backup

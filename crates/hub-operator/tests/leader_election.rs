@@ -83,3 +83,38 @@ async fn only_the_lease_holder_reconciles_and_a_standby_takes_over() {
     stop_second.send(()).unwrap();
     second.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn a_leader_that_cannot_renew_its_lease_stops_reconciling() {
+    use test_apiserver::{FaultAction, RequestFilter};
+    let hub = Hub::prepared(support::CONFIG).await;
+    let metrics = Metrics::new();
+    let (_stop, rx) = tokio::sync::oneshot::channel::<()>();
+    let leader = tokio::spawn(run(
+        hub.client.clone(),
+        settings("lonely"),
+        metrics.clone(),
+        shutdown_signal(async move {
+            let _ = rx.await;
+        }),
+    ));
+    hub.create_policy("p1", &["dr1", "dr2"]).await;
+    hub.wait_condition("p1", "SecretsDistributed", "True", "Distributed")
+        .await;
+    // The API server now refuses every Lease request: the lease can be neither renewed nor read.
+    hub.server.hooks().fail_next(
+        RequestFilter::any().resource("leases"),
+        usize::MAX,
+        FaultAction::Status(500),
+    );
+    let result = tokio::time::timeout(std::time::Duration::from_secs(60), leader)
+        .await
+        .expect("the leader gives up within the lease duration")
+        .unwrap();
+    let error = result.expect_err("losing the lease ends the run with an error");
+    assert!(
+        error.to_string().contains("leader election lost"),
+        "{error}"
+    );
+    hub.server.hooks().clear_faults();
+}

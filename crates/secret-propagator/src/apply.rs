@@ -135,8 +135,9 @@ impl Applier {
     }
 }
 
-/// The secrets a run looks at: the scope, or with [`Scope::All`] everything desired, everything with a
-/// live object, and every Secret holding our finalizer (objects Ramen created before it labelled them).
+/// The secrets a run looks at: the scope, or with [`Scope::All`] everything desired, every live
+/// distribution of ours, and every Secret holding our finalizer (objects Ramen created before it
+/// labelled them). Objects that only share the naming scheme are left alone.
 fn candidates(plan: &Plan, secrets: &Secrets, live: &LiveObjects) -> BTreeSet<String> {
     match &plan.scope {
         Scope::Secrets(set) => set.clone(),
@@ -144,7 +145,7 @@ fn candidates(plan: &Plan, secrets: &Secrets, live: &LiveObjects) -> BTreeSet<St
             .secrets
             .keys()
             .cloned()
-            .chain(live.secrets())
+            .chain(live.owned_secrets(&plan.namespace))
             .chain(
                 secrets
                     .iter()

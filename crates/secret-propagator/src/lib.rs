@@ -53,4 +53,4 @@ pub mod state;
 
 pub use apply::{Action, Applied, Applier, ApplyReport, FIELD_MANAGER, StepError};
 pub use plan::{DesiredSecret, Plan, PlanInputs, PlanWarning, Scope, plan};
-pub use state::{LiveObjects, SecretState, Secrets};
+pub use state::{LiveObjects, SecretState, Secrets, distributes};

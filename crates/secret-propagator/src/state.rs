@@ -50,7 +50,7 @@ pub struct LiveObjects {
 }
 
 impl LiveObjects {
-    /// Names of the secrets some live object belongs to (by the `S`, `plrule-S`, `plbinding-S` scheme).
+    /// Names of the secrets some live object belongs to by name (`S`, `plrule-S`, `plbinding-S`).
     pub fn secrets(&self) -> impl Iterator<Item = String> + '_ {
         use drpolicy_api::names::ocm_names::secret_of;
         let policies = self.policies.keys().filter_map(|n| secret_of("Policy", n));
@@ -64,4 +64,30 @@ impl LiveObjects {
             .filter_map(|n| secret_of("PlacementBinding", n));
         policies.chain(rules).chain(bindings)
     }
+
+    /// Names of the secrets whose live Policy is a distribution of ours: it delivers secret `S` of
+    /// `namespace` through our hub template. Objects that merely share the naming scheme and label
+    /// (Ramen HEAD's velero-format `vS` distributions, say) are not ours to change or delete.
+    pub fn owned_secrets<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = String> + 'a {
+        self.policies
+            .iter()
+            .filter(move |(name, policy)| distributes(policy, namespace, name))
+            .map(|(name, _)| name.clone())
+    }
+}
+
+/// Whether `policy` is the distribution of hub Secret `secret` of `namespace` (it carries our hub
+/// template for that Secret).
+pub fn distributes(policy: &Policy, namespace: &str, secret: &str) -> bool {
+    let template = drpolicy_api::ocm::hub_from_secret_template(
+        namespace,
+        secret,
+        drpolicy_api::names::S3_SECRET_KEYS[0],
+    );
+    serde_json::to_string(&policy.spec).is_ok_and(|spec| {
+        // The template sits JSON-encoded inside the spec: compare in that encoding.
+        serde_json::to_string(&template)
+            .map(|t| spec.contains(t.trim_matches('"')))
+            .unwrap_or(false)
+    })
 }

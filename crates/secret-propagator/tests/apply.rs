@@ -456,10 +456,11 @@ async fn with_distribution_off_nothing_is_created_and_a_deleted_policy_leaks_not
     );
     assert_eq!(off.ocm_object_names().await, before);
 
-    // A new policy is not distributed while switched off.
-    off.create_secret("secret-x").await;
-    let (applied, _) = off.converge(&[&p1, &p2]).await;
+    // A new policy is not distributed while switched off: nothing grows.
+    let p3 = policy("p3", &["a", "c"]);
+    let (applied, _) = off.converge(&[&p1, &p2, &p3]).await;
     assert_eq!(applied, []);
+    assert_eq!(off.rule_clusters("secret-a").await.unwrap(), ["a", "b"]);
 
     // Deleting p1 still removes what only it needed.
     let (applied, _) = off.converge(&[&p2]).await;
@@ -500,6 +501,11 @@ async fn two_concurrent_appliers_on_one_secret_converge_to_the_union() {
     assert!(
         failed.iter().all(|e| e.step.contains("finalizer")),
         "{failed:?}"
+    );
+    // Whatever the interleaving, no run removed what the other added.
+    assert_eq!(
+        hub.rule_clusters("secret-a").await.unwrap(),
+        ["a", "b", "c"]
     );
     hub.converge(&[&p1, &p2]).await;
     assert_eq!(
@@ -555,4 +561,36 @@ async fn no_secret_value_appears_in_any_written_object() {
             assert!(!object.contains(needle), "{needle} leaked into {object}");
         }
     }
+}
+
+#[tokio::test]
+async fn look_alike_objects_that_are_not_ours_are_left_alone() {
+    // Ramen HEAD's velero-format distribution: same naming scheme and label, different template.
+    let hub = Hub::default().await;
+    let dist = drpolicy_api::ocm::SecretDistribution {
+        secret: "vsecret-a",
+        namespace: NS,
+        target_namespace: "velero",
+    };
+    let mut velero = dist.policy("1");
+    velero.spec.policy_templates[0].object_definition = serde_json::json!({
+        "kind": "ConfigurationPolicy",
+        "apiVersion": "policy.open-cluster-management.io/v1",
+        "metadata": {"name": "cfg-policy-vsecret-a"},
+        "spec": {"object-templates": [{"objectDefinition": {"data": {"ramengenerated": "{{ lookup }}"}}}]}
+    });
+    let pp = PostParams::default();
+    hub.policies().create(&pp, &velero).await.unwrap();
+    hub.rules()
+        .create(&pp, &dist.placement_rule(["a", "b"]))
+        .await
+        .unwrap();
+    hub.bindings()
+        .create(&pp, &dist.placement_binding())
+        .await
+        .unwrap();
+
+    let (applied, requests) = hub.converge(&[]).await;
+    assert_eq!((applied, requests), (vec![], 0));
+    assert_eq!(hub.ocm_object_names().await.len(), 3);
 }
