@@ -50,21 +50,6 @@ pub struct LiveObjects {
 }
 
 impl LiveObjects {
-    /// Names of the secrets some live object belongs to by name (`S`, `plrule-S`, `plbinding-S`).
-    pub fn secrets(&self) -> impl Iterator<Item = String> + '_ {
-        use drpolicy_api::names::ocm_names::secret_of;
-        let policies = self.policies.keys().filter_map(|n| secret_of("Policy", n));
-        let rules = self
-            .placement_rules
-            .keys()
-            .filter_map(|n| secret_of("PlacementRule", n));
-        let bindings = self
-            .placement_bindings
-            .keys()
-            .filter_map(|n| secret_of("PlacementBinding", n));
-        policies.chain(rules).chain(bindings)
-    }
-
     /// Names of the secrets whose live Policy is a distribution of ours: it delivers secret `S` of
     /// `namespace` through our hub template. Objects that merely share the naming scheme and label
     /// (Ramen HEAD's velero-format `vS` distributions, say) are not ours to change or delete.
