@@ -45,7 +45,7 @@ echo "example hub applied (examples/hub/)"
 
 POD_NAMESPACE=ramen-system "$target/debug/hub-operator" run --leader-elect=false \
   --health-probe-bind-address "$health" --metrics-bind-address "$metrics" --log-format text \
-  2>"$state/operator.log" &
+  >"$state/operator.log" 2>&1 &
 pids+=($!)
 kubectl wait drpolicy/dr-policy --for=condition=Validated --timeout=60s >/dev/null
 kubectl wait drpolicy/dr-policy --for=condition=SecretsDistributed --timeout=60s >/dev/null || true
