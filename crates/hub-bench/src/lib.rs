@@ -1,0 +1,17 @@
+//! Measures and stresses the hub operator as a separate process against the embedded API server: the
+//! scale benchmark (`hub-bench`, [`bench`]) and the fault-injection soak (`hub-soak`, [`soak`]).
+//!
+//! Both seed a hub on an in-process [`test_apiserver::TestApiServer`] (so the request log and fault
+//! injection are at hand), run the real `hub-operator` binary against its kubeconfig (so its memory
+//! and log are its own), and judge the outcome from the server's request log, the operator's
+//! `/metrics`, the objects on the server and the captured log. [`leak`] is the secret-value leak check
+//! both run.
+#![warn(missing_docs)]
+
+pub mod bench;
+pub mod hub;
+pub mod leak;
+pub mod operator;
+pub mod requests;
+pub mod soak;
+pub mod state;

@@ -1,0 +1,36 @@
+# Benchmark and soak targets, included by the Makefile (`-include hack/bench.mk`). See BENCHMARKS.md.
+#
+#   make bench                      CI-sized scale benchmark (reports; fails only on errors and leaks)
+#   make bench BENCH_ARGS='--policies 1000 --clusters 100 --profiles 20 --unrelated 10000'
+#   make bench-full                 P=5000 C=200 S=20 N=50000 (long; release build)
+#   make soak                       fault-injection soak, SOAK_SEEDS seeds (default 3)
+#   SOAK_SEEDS=200 make soak
+#
+# BENCH_PROFILE / SOAK_PROFILE choose the cargo profile: `release` (default of the benchmark) or
+# `debug` (default of the soak, and what CI uses for both to avoid a second full build).
+
+BENCH_PROFILE ?= release
+SOAK_PROFILE ?= debug
+BENCH_ARGS ?=
+BENCH_FULL_ARGS ?= --policies 5000 --clusters 200 --profiles 20 --unrelated 50000 --json target/hub-bench/full.json
+SOAK_SEEDS ?= 3
+SOAK_ARGS ?=
+BENCH_TARGET_DIR = $(or $(CARGO_TARGET_DIR),target)
+profile_flag = $(if $(filter release,$(1)),--release,)
+
+.PHONY: bench bench-full soak
+
+## bench: CI-sized scale benchmark: the operator as a process vs a bare client (BENCH_ARGS sets sizes)
+bench:
+	$(CARGO) build --quiet $(call profile_flag,$(BENCH_PROFILE)) -p hub-operator -p hub-bench
+	$(BENCH_TARGET_DIR)/$(BENCH_PROFILE)/hub-bench $(BENCH_ARGS)
+
+## bench-full: the benchmark at the target size of BENCHMARKS.md (release build)
+bench-full:
+	$(CARGO) build --quiet --release -p hub-operator -p hub-bench
+	$(BENCH_TARGET_DIR)/release/hub-bench $(BENCH_FULL_ARGS) $(BENCH_ARGS)
+
+## soak: the operator under injected API faults vs a fault-free run, SOAK_SEEDS seeds (default 3)
+soak:
+	$(CARGO) build --quiet $(call profile_flag,$(SOAK_PROFILE)) -p hub-operator -p hub-bench
+	SOAK_SEEDS=$(SOAK_SEEDS) $(BENCH_TARGET_DIR)/$(SOAK_PROFILE)/hub-soak $(SOAK_ARGS)
