@@ -18,8 +18,7 @@ async fn a_new_policy_is_validated_labelled_finalized_and_distributed() {
         .wait_condition("p1", "Validated", "True", "Succeeded")
         .await;
     assert_eq!(message, "drpolicy validated");
-    hub.wait_condition("p1", "SecretsDistributed", "True", "Distributed")
-        .await;
+    hub.wait_distributed("p1").await;
 
     let policy = hub.policies().get("p1").await.unwrap();
     assert_eq!(policy.labels()[OCM_BACKUP_LABEL], "ramen");
@@ -49,11 +48,9 @@ async fn a_new_policy_is_validated_labelled_finalized_and_distributed() {
 async fn policies_sharing_a_cluster_get_the_union_and_deletions_remove_only_the_unneeded() {
     let hub = Hub::running().await;
     hub.create_policy("p1", &["dr1", "dr2"]).await;
-    hub.wait_condition("p1", "SecretsDistributed", "True", "Distributed")
-        .await;
+    hub.wait_distributed("p1").await;
     hub.create_policy("p2", &["dr2", "dr3"]).await;
-    hub.wait_condition("p2", "SecretsDistributed", "True", "Distributed")
-        .await;
+    hub.wait_distributed("p2").await;
     hub.wait_rule("ramen-s3-secret-dr2", &["dr1", "dr2", "dr3"])
         .await;
     hub.wait_rule("ramen-s3-secret-dr1", &["dr1", "dr2"]).await;
@@ -63,15 +60,7 @@ async fn policies_sharing_a_cluster_get_the_union_and_deletions_remove_only_the_
         .delete("p1", &DeleteParams::default())
         .await
         .unwrap();
-    eventually("p1 gone", || async {
-        hub.policies()
-            .get_opt("p1")
-            .await
-            .unwrap()
-            .is_none()
-            .then_some(())
-    })
-    .await;
+    hub.wait_policy_gone("p1").await;
     hub.wait_rule("ramen-s3-secret-dr2", &["dr2", "dr3"]).await;
     hub.wait_rule("ramen-s3-secret-dr3", &["dr2", "dr3"]).await;
     assert_eq!(hub.rule_clusters("ramen-s3-secret-dr1").await, None);
@@ -130,8 +119,7 @@ async fn a_policy_created_before_its_drclusters_waits_then_validates() {
 async fn a_drpc_blocks_deletion_until_it_is_gone() {
     let hub = Hub::running().await;
     hub.create_policy("p1", &["dr1", "dr2"]).await;
-    hub.wait_condition("p1", "SecretsDistributed", "True", "Distributed")
-        .await;
+    hub.wait_distributed("p1").await;
     hub.create_drpc("app", "app-drpc", "p1").await;
     hub.policies()
         .delete("p1", &DeleteParams::default())
@@ -150,15 +138,7 @@ async fn a_drpc_blocks_deletion_until_it_is_gone() {
         .delete("app-drpc", &DeleteParams::default())
         .await
         .unwrap();
-    eventually("p1 deleted after its DRPC", || async {
-        hub.policies()
-            .get_opt("p1")
-            .await
-            .unwrap()
-            .is_none()
-            .then_some(())
-    })
-    .await;
+    hub.wait_policy_gone("p1").await;
     assert_eq!(hub.ocm_object_count().await, 0);
 }
 
@@ -167,10 +147,8 @@ async fn a_converged_hub_gets_no_requests_on_resync() {
     let hub = Hub::running().await;
     hub.create_policy("p1", &["dr1", "dr2"]).await;
     hub.create_policy("p2", &["dr2", "dr3"]).await;
-    hub.wait_condition("p2", "SecretsDistributed", "True", "Distributed")
-        .await;
-    hub.wait_condition("p1", "SecretsDistributed", "True", "Distributed")
-        .await;
+    hub.wait_distributed("p2").await;
+    hub.wait_distributed("p1").await;
     hub.quiet().await;
 
     // Touch the ConfigMap without an effective change: every policy is reconciled, nothing is written.
@@ -206,10 +184,8 @@ async fn a_secret_update_rewrites_only_its_own_policy_trigger() {
     let hub = Hub::running().await;
     hub.create_policy("p1", &["dr1", "dr2"]).await;
     hub.create_policy("p3", &["dr3", "dr2"]).await;
-    hub.wait_condition("p1", "SecretsDistributed", "True", "Distributed")
-        .await;
-    hub.wait_condition("p3", "SecretsDistributed", "True", "Distributed")
-        .await;
+    hub.wait_distributed("p1").await;
+    hub.wait_distributed("p3").await;
     hub.create_secret("unrelated").await;
     hub.quiet().await;
 
@@ -252,8 +228,7 @@ async fn a_secret_update_rewrites_only_its_own_policy_trigger() {
 async fn drift_of_ocm_objects_is_repaired() {
     let hub = Hub::running().await;
     hub.create_policy("p1", &["dr1", "dr2"]).await;
-    hub.wait_condition("p1", "SecretsDistributed", "True", "Distributed")
-        .await;
+    hub.wait_distributed("p1").await;
     hub.quiet().await;
     hub.ocm_policies()
         .delete("ramen-s3-secret-dr1", &DeleteParams::default())
@@ -293,8 +268,7 @@ async fn drift_of_ocm_objects_is_repaired() {
 async fn an_unparseable_config_is_reported_and_deletes_nothing() {
     let hub = Hub::running().await;
     hub.create_policy("p1", &["dr1", "dr2"]).await;
-    hub.wait_condition("p1", "SecretsDistributed", "True", "Distributed")
-        .await;
+    hub.wait_distributed("p1").await;
     let objects = hub.ocm_object_count().await;
 
     hub.put_config("drClusterOperator:\n  s3SecretDistributionEnabled: [\n")
@@ -378,8 +352,7 @@ async fn of_two_conflicting_metro_policies_only_the_newer_is_invalid_until_the_o
 async fn no_secret_value_appears_in_any_object_the_operator_wrote() {
     let hub = Hub::running().await;
     hub.create_policy("p1", &["dr1", "dr2", "dr3"][..2]).await;
-    hub.wait_condition("p1", "SecretsDistributed", "True", "Distributed")
-        .await;
+    hub.wait_distributed("p1").await;
     let lp = Default::default();
     let mut written =
         vec![serde_json::to_string(&hub.policies().get("p1").await.unwrap()).unwrap()];
@@ -410,8 +383,7 @@ async fn deleting_a_policy_after_its_drcluster_leaks_nothing() {
     // Ramen bug B14: with the DRCluster gone its profile was unknown and its secret stayed distributed.
     let hub = Hub::running().await;
     hub.create_policy("p1", &["dr1", "dr2"]).await;
-    hub.wait_condition("p1", "SecretsDistributed", "True", "Distributed")
-        .await;
+    hub.wait_distributed("p1").await;
     hub.drclusters()
         .delete("dr1", &DeleteParams::default())
         .await

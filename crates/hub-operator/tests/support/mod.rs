@@ -331,6 +331,25 @@ impl Hub {
         .await
     }
 
+    /// Waits until policy `name` has distributed its secrets.
+    pub async fn wait_distributed(&self, name: &str) {
+        self.wait_condition(name, "SecretsDistributed", "True", "Distributed")
+            .await;
+    }
+
+    /// Waits until DRPolicy `name` is gone.
+    pub async fn wait_policy_gone(&self, name: &str) {
+        eventually(&format!("{name} gone"), || async {
+            self.policies()
+                .get_opt(name)
+                .await
+                .unwrap()
+                .is_none()
+                .then_some(())
+        })
+        .await
+    }
+
     pub async fn rule_clusters(&self, secret: &str) -> Option<Vec<String>> {
         let rule = self
             .rules()
