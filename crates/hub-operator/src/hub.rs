@@ -6,7 +6,7 @@ use drpolicy_api::names::{
 };
 use drpolicy_api::ocm::{PlacementBinding, PlacementRule, Policy};
 use drpolicy_api::{DRCluster, DRPlacementControl, DRPolicy};
-use drpolicy_validator::{PolicyIndex, secret_for_cluster};
+use drpolicy_validator::{PolicyIndex, secret_for_cluster, validate};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::core::PartialObjectMeta;
 use kube::runtime::reflector::{ObjectRef, Store};
@@ -83,6 +83,8 @@ pub struct Hub {
     // policy sharing a secret could plan from a cache that lags our own write and shrink (or regrow) a
     // PlacementRule for a moment.
     own_writes: Mutex<BTreeMap<String, OwnWrite>>,
+    /// Secret distribution: its queue, outcomes and this process' own OCM writes.
+    pub distribution: crate::distribution::State,
 }
 
 fn lock_poisoned<T>(lock: std::sync::LockResult<T>) -> T {
@@ -92,14 +94,15 @@ fn lock_poisoned<T>(lock: std::sync::LockResult<T>) -> T {
 }
 
 impl Hub {
-    /// A hub view over `caches`.
-    pub fn new(namespace: String, caches: Caches) -> Self {
+    /// A hub view over `caches`, queueing secrets to distribute in `queue`.
+    pub fn new(namespace: String, caches: Caches, queue: crate::queue::KeyQueue) -> Self {
         Hub {
             namespace,
             caches,
             index: RwLock::new(PolicyIndex::new()),
             config: Mutex::new(ConfigCache::default()),
             own_writes: Mutex::new(BTreeMap::new()),
+            distribution: crate::distribution::State::new(queue),
         }
     }
 
@@ -300,33 +303,155 @@ impl Hub {
         })
     }
 
-    /// The policies holding a distribution (carrying our finalizer) that need one of `secrets`, other
-    /// than `except`.
-    pub fn holders_needing(
+    /// The policies holding a distribution of `secret`: those needing it that carry our finalizer
+    /// (as this process last wrote it), plus the valid ones not being deleted, minus those being
+    /// finalized.
+    pub fn distribution_holders(
         &self,
-        secrets: &BTreeSet<String>,
+        secret: &str,
         config: &RamenConfig,
         drclusters: &BTreeMap<String, Arc<DRCluster>>,
-        except: &str,
     ) -> Vec<Arc<DRPolicy>> {
         let clusters: Vec<&String> = drclusters
             .keys()
-            .filter(|c| {
-                secret_for_cluster(c, drclusters, config).is_ok_and(|s| secrets.contains(&s))
-            })
+            .filter(|c| secret_for_cluster(c, drclusters, config).is_ok_and(|s| s == secret))
             .collect();
         let names: BTreeSet<String> = self.with_index(|index| {
             clusters
                 .iter()
                 .flat_map(|c| index.policies_with_cluster(c))
-                .filter(|n| *n != except)
                 .map(str::to_owned)
                 .collect()
         });
         names
             .iter()
-            .filter_map(|n| self.as_holder(n, self.policy(n)))
+            .filter_map(|name| {
+                let cached = self.policy(name);
+                if cached
+                    .as_deref()
+                    .is_some_and(|p| self.distribution.is_releasing(p))
+                {
+                    return None;
+                }
+                if let Some(holder) = self.as_holder(name, cached.clone()) {
+                    return Some(holder);
+                }
+                let policy = cached?;
+                if policy.metadata.deletion_timestamp.is_some() {
+                    return None;
+                }
+                let others = self.policies_sharing_clusters(&policy);
+                validate(&policy, drclusters, others.iter().map(AsRef::as_ref))
+                    .is_ok()
+                    .then_some(policy)
+            })
             .collect()
+    }
+
+    /// Every secret distribution may concern: the profiles' secrets of `config`, Secrets carrying our
+    /// finalizer, secrets with distribution objects, and secrets distributed before.
+    pub fn known_secrets(&self, config: Option<&RamenConfig>) -> BTreeSet<String> {
+        let mut known: BTreeSet<String> = config
+            .into_iter()
+            .flat_map(|c| c.s3_store_profiles.iter())
+            .map(|p| p.s3_secret_ref.name.clone())
+            .filter(|n| !n.is_empty())
+            .collect();
+        known.extend(
+            self.secrets()
+                .into_iter()
+                .filter(|(_, s)| s.has_finalizer)
+                .map(|(n, _)| n),
+        );
+        let names = |kind: &str, names: Vec<Option<String>>| -> Vec<String> {
+            names
+                .into_iter()
+                .flatten()
+                .filter_map(|n| ocm_names::secret_of(kind, &n))
+                .collect()
+        };
+        known.extend(names(
+            "Policy",
+            self.caches
+                .ocm_policies
+                .state()
+                .iter()
+                .map(|o| o.metadata.name.clone())
+                .collect(),
+        ));
+        known.extend(names(
+            "PlacementRule",
+            self.caches
+                .placement_rules
+                .state()
+                .iter()
+                .map(|o| o.metadata.name.clone())
+                .collect(),
+        ));
+        known.extend(names(
+            "PlacementBinding",
+            self.caches
+                .placement_bindings
+                .state()
+                .iter()
+                .map(|o| o.metadata.name.clone())
+                .collect(),
+        ));
+        known.extend(self.distribution.secrets_with_outcomes());
+        known
+    }
+
+    /// Whether a profile of the config (or the last one that parsed) names Secret `name`, or it was
+    /// distributed before: its changes matter to distribution.
+    pub fn concerns_secret(&self, name: &str) -> bool {
+        let view = self.config();
+        let named = view
+            .current
+            .ok()
+            .into_iter()
+            .chain(view.last_good)
+            .any(|c| {
+                c.s3_store_profiles
+                    .iter()
+                    .any(|p| p.s3_secret_ref.name == name)
+            });
+        named || self.distribution.outcome(name).is_some()
+    }
+
+    /// Queues every known secret for distribution.
+    pub fn distribute_all(&self) {
+        let view = self.config();
+        let config = view.current.ok().or(view.last_good);
+        for secret in self.known_secrets(config.as_deref()) {
+            self.distribution.queue.add(&secret);
+        }
+    }
+
+    /// Queues the secrets whose holders `policy` can change: the secrets of its clusters and of the
+    /// clusters of the policies sharing one with it (their validity may depend on it).
+    pub fn distribute_for_policy(&self, policy: &DRPolicy, previous_clusters: &[String]) {
+        let view = self.config();
+        let Some(config) = view.current.ok().or(view.last_good) else {
+            return;
+        };
+        let drclusters = self.drclusters();
+        let mut clusters: BTreeSet<String> = policy
+            .spec
+            .dr_clusters
+            .iter()
+            .chain(previous_clusters)
+            .cloned()
+            .collect();
+        for other in self.policies_sharing_clusters(policy) {
+            clusters.extend(other.spec.dr_clusters.iter().cloned());
+        }
+        let secrets: BTreeSet<String> = clusters
+            .iter()
+            .filter_map(|c| secret_for_cluster(c, &drclusters, &config).ok())
+            .collect();
+        for secret in secrets {
+            self.distribution.queue.add(&secret);
+        }
     }
 
     /// Every policy holding a distribution, other than `except`.
@@ -415,7 +540,7 @@ mod tests {
             placement_rules: store::<PlacementRule>().0,
             placement_bindings: store::<PlacementBinding>().0,
         };
-        Hub::new("ramen-system".into(), caches)
+        Hub::new("ramen-system".into(), caches, crate::queue::KeyQueue::new())
     }
 
     fn holder_names(hub: &Hub) -> Vec<String> {

@@ -8,10 +8,12 @@
 
 pub mod cli;
 pub mod conditions;
+pub mod distribution;
 pub mod http;
 pub mod hub;
 pub mod leader;
 pub mod metrics;
+pub mod queue;
 pub mod reconcile;
 pub mod settings;
 pub mod telemetry;
@@ -78,7 +80,7 @@ pub async fn run_controller(
     let (policies_tx, policies_rx) = tokio::sync::mpsc::unbounded_channel();
     let (all_tx, all_rx) = tokio::sync::mpsc::unbounded_channel();
     let requeue = Requeue {
-        policies: policies_tx,
+        policies: policies_tx.clone(),
         all: all_tx,
     };
     let hub_cell: Arc<OnceLock<Arc<Hub>>> = Arc::new(OnceLock::new());
@@ -101,6 +103,7 @@ pub async fn run_controller(
     let hub = Arc::new(Hub::new(
         options.namespace.clone(),
         watches::caches(policy_store.clone(), &secondary),
+        queue::KeyQueue::new(),
     ));
     let _ = hub_cell.set(hub.clone());
 
@@ -135,6 +138,17 @@ pub async fn run_controller(
         Recorder::new(client.clone(), reporter),
     ));
 
+    // The secret distribution workers, as many as policy reconciles run in parallel.
+    let worker = Arc::new(distribution::Worker {
+        client: client.clone(),
+        hub: ctx.hub.clone(),
+        metrics: options.metrics.clone(),
+        requeue: policies_tx,
+    });
+    let workers = futures::future::join_all(
+        (0..options.concurrency.max(1)).map(|_| worker.clone().run(shutdown.clone())),
+    );
+
     let configmaps: Api<ConfigMap> = Api::namespaced(client.clone(), &options.namespace);
     let label_controller = Controller::new(
         configmaps,
@@ -157,7 +171,7 @@ pub async fn run_controller(
         )
         .reconcile_on(UnboundedReceiverStream::new(policies_rx))
         .reconcile_all_on(UnboundedReceiverStream::new(all_rx))
-        .graceful_shutdown_on(shutdown)
+        .graceful_shutdown_on(shutdown.clone())
         .run(reconcile::reconcile, reconcile::error_policy, ctx)
         .for_each(|result| {
             if let Err(error) = result {
@@ -166,7 +180,7 @@ pub async fn run_controller(
             futures::future::ready(())
         });
 
-    tokio::join!(label_controller, policy_controller);
+    tokio::join!(label_controller, policy_controller, workers);
     options.readiness.set(false);
     secondary.tasks.iter().for_each(|t| t.abort());
     Ok(())

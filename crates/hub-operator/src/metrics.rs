@@ -1,5 +1,6 @@
 //! Prometheus metrics: Ramen's `ramen_policy_schedule_interval_seconds` exactly as Ramen exports it,
-//! plus reconcile counts, reconcile durations and watch errors of this operator.
+//! plus reconcile counts, reconcile durations, secret distribution runs and watch errors of this
+//! operator.
 
 use prometheus::{
     Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
@@ -17,6 +18,10 @@ pub struct Metrics {
     pub reconcile_duration: HistogramVec,
     /// `ramen_hub_watch_errors_total{resource}`.
     pub watch_errors: IntCounterVec,
+    /// `ramen_hub_secret_distributions_total{result}`: runs of the per-Secret distribution worker.
+    pub distributions: IntCounterVec,
+    /// `ramen_hub_secret_distribution_duration_seconds`.
+    pub distribution_duration: HistogramVec,
 }
 
 impl Metrics {
@@ -56,11 +61,30 @@ impl Metrics {
             &["resource"],
         )
         .expect("valid metric definition");
+        let distributions = IntCounterVec::new(
+            Opts::new(
+                "ramen_hub_secret_distributions_total",
+                "Secret distribution runs by result (success, conflict, error, skipped)",
+            ),
+            &["result"],
+        )
+        .expect("valid metric definition");
+        let distribution_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "ramen_hub_secret_distribution_duration_seconds",
+                "Duration of secret distribution runs",
+            )
+            .buckets(vec![0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0]),
+            &[],
+        )
+        .expect("valid metric definition");
         for collector in [
             Box::new(schedule_interval.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(reconciles.clone()),
             Box::new(reconcile_duration.clone()),
             Box::new(watch_errors.clone()),
+            Box::new(distributions.clone()),
+            Box::new(distribution_duration.clone()),
         ] {
             registry
                 .register(collector)
@@ -72,6 +96,8 @@ impl Metrics {
             reconciles,
             reconcile_duration,
             watch_errors,
+            distributions,
+            distribution_duration,
         }
     }
 

@@ -15,7 +15,6 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType, Recorder};
 use kube::{Client, Resource, ResourceExt};
 use ramen_config::RamenConfig;
-use secret_propagator::{Applier, PlanInputs, Scope, distributes, plan};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -24,6 +23,7 @@ use thiserror::Error;
 use tracing::Instrument;
 
 use crate::conditions::{self, DELETION_BLOCKED, Desired, SECRETS_DISTRIBUTED, reason};
+use crate::distribution::Result as Distribution;
 use crate::hub::{Hub, holds_distribution};
 use crate::metrics::Metrics;
 
@@ -45,6 +45,9 @@ pub enum ReconcileError {
     /// Writing the status failed.
     #[error("unable to set drpolicy status: {}", describe(.0))]
     Status(#[source] kube::Error),
+    /// The DRPlacementControls could not be listed to confirm a deletion.
+    #[error("unable to list drplacementcontrols: {}", describe(.0))]
+    DrpcList(#[source] kube::Error),
     /// Some OCM object or Secret finalizer could not be written.
     #[error("drpolicy deploy: {message}")]
     Distribution {
@@ -67,6 +70,7 @@ impl ReconcileError {
             ReconcileError::FinalizerAdd(e)
             | ReconcileError::FinalizerRemove(e)
             | ReconcileError::Status(e) => is_conflict(e),
+            ReconcileError::DrpcList(_) => false,
             ReconcileError::Distribution { conflicts_only, .. } => *conflicts_only,
             ReconcileError::Config(_) | ReconcileError::Invalid(_) => false,
         }
@@ -83,6 +87,8 @@ pub fn describe(error: &kube::Error) -> String {
 
 /// Retry delay after a conflict caused by a cache that had not seen our own last write yet.
 const STALE_CACHE_RETRY: Duration = Duration::from_millis(200);
+/// How often a deletion waiting for its secrets to be released is re-checked without any event.
+const RELEASE_RECHECK: Duration = Duration::from_secs(30);
 /// How often a deletion blocked by DRPlacementControls is re-checked without any event.
 const BLOCKED_DELETION_RECHECK: Duration = Duration::from_secs(300);
 /// Consecutive quick retries after conflicts before falling back to the normal backoff (a conflict
@@ -198,6 +204,8 @@ pub fn error_policy(policy: Arc<DRPolicy>, error: &ReconcileError, ctx: Arc<Cont
 const SUCCESS: &str = "success";
 /// See [`SUCCESS`].
 const INVALID: &str = "invalid";
+/// See [`SUCCESS`].
+const ERROR: &str = "error";
 
 async fn reconcile_policy(
     policy: &Arc<DRPolicy>,
@@ -257,62 +265,32 @@ async fn reconcile_policy(
         }
     };
 
-    // Validated first (as Ramen: a valid policy shows it even while distribution struggles), then
-    // the distribution outcome in its own condition.
-    let current = policy
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.clone())
-        .unwrap_or_default();
+    update_interval_metric(ctx, &policy, &drclusters);
+    // The secrets are distributed by their own workers; this policy reports their outcome. Until every
+    // secret it needs has been converged with it as a holder, nothing is written: the worker requeues
+    // it, and `Validated` and `SecretsDistributed` land in one status write.
+    let Some(distributed) = distribution_condition(ctx, &policy, &config, &drclusters) else {
+        return Ok((Action::await_change(), SUCCESS));
+    };
     let validated = Desired::ok(
         names::VALIDATED,
         names::REASON_SUCCEEDED,
         names::MESSAGE_VALIDATED,
     );
-    let current = write_conditions(ctx, &policy, &current, &[validated], &[DELETION_BLOCKED])
-        .await?
-        .unwrap_or(current);
-
-    update_interval_metric(ctx, &policy, &drclusters);
-    let (distributed, failure) = distribute(ctx, &policy, &config, &drclusters).await;
-    if let Some(failure) = failure.as_ref().filter(|f| f.is_stale_cache()) {
-        // Stale cache: keep the previous outcome in status and retry shortly.
-        tracing::debug!("{failure}");
-        return Err(failure_clone(failure));
-    }
-    let changed = write_conditions(
+    let failed = distributed.reason == reason::DISTRIBUTION_FAILED;
+    let changed = write_status(
         ctx,
         &policy,
-        &current,
-        std::slice::from_ref(&distributed),
-        &[],
+        &[validated, distributed.clone()],
+        &[DELETION_BLOCKED],
     )
-    .await?
-    .is_some();
-    if let Some(failure) = failure {
-        if changed {
-            warn_event(
-                ctx,
-                &policy,
-                reason::DISTRIBUTION_FAILED,
-                &failure.to_string(),
-            )
-            .await;
-        }
-        return Err(failure);
-    }
+    .await?;
     if changed && !distributed.status {
         warn_event(ctx, &policy, &distributed.reason, &distributed.message).await;
     }
-    Ok((Action::await_change(), SUCCESS))
-}
-
-/// A copy of a stale-cache distribution failure (the only kind of failure that is copied).
-fn failure_clone(failure: &ReconcileError) -> ReconcileError {
-    ReconcileError::Distribution {
-        message: failure.to_string(),
-        conflicts_only: failure.is_stale_cache(),
-    }
+    // A failed distribution is retried by its worker, which requeues this policy when the outcome
+    // changes; it is counted here as an error.
+    Ok((Action::await_change(), if failed { ERROR } else { SUCCESS }))
 }
 
 /// Ramen's gauge, for non-metro policies only.
@@ -374,103 +352,81 @@ async fn ensure_label_and_finalizer(
     Ok(patched)
 }
 
-/// Distributes the secrets this policy needs (and removes those it no longer needs); returns the
-/// `SecretsDistributed` condition and, when a write failed, the error text.
-async fn distribute(
+/// The `SecretsDistributed` condition of a valid policy, from the outcomes of the secrets it needs;
+/// `None` while one of them has not been converged with this policy as a holder (the distribution
+/// worker requeues the policy when it has).
+fn distribution_condition(
     ctx: &Context,
-    policy: &Arc<DRPolicy>,
+    policy: &DRPolicy,
     config: &RamenConfig,
     drclusters: &BTreeMap<String, Arc<drpolicy_api::DRCluster>>,
-) -> (Desired, Option<ReconcileError>) {
+) -> Option<Desired> {
     let name = policy.name_any();
-    let hub = &ctx.hub;
-    // In scope: what the policy needs now, plus what is distributed to its clusters today (so a secret
-    // it stopped needing — profile renamed, DRCluster changed — is removed, not leaked).
-    let mut scope: BTreeSet<String> = needed_secrets(policy, drclusters, config).secrets;
-    let live = hub.live_objects(None);
-    let secrets = hub.secrets();
-    let ours: BTreeSet<&str> = policy.spec.dr_clusters.iter().map(String::as_str).collect();
-    for rule in live.placement_rules.values() {
-        let Some(secret) =
-            drpolicy_api::names::ocm_names::secret_of("PlacementRule", &rule.name_any())
-        else {
-            continue;
-        };
-        // Only distributions of ours: never touch look-alikes (e.g. Ramen's velero-format `vS`).
-        let owned = secrets.get(&secret).is_some_and(|s| s.has_finalizer)
-            || live
-                .policies
-                .get(&secret)
-                .is_some_and(|p| distributes(p, &hub.namespace, &secret));
-        if owned && rule.cluster_names().any(|c| ours.contains(c)) {
-            scope.insert(secret);
+    let needs = needed_secrets(policy, drclusters, config);
+    let mut pending = BTreeSet::new();
+    let mut failures = Vec::new();
+    let mut problems: Vec<String> = needs
+        .problems
+        .iter()
+        .map(|p| format!("drpolicy {name}: {p}"))
+        .collect();
+    let mut distributed = Vec::new();
+    for secret in &needs.secrets {
+        let outcome = ctx
+            .hub
+            .distribution
+            .outcome(secret)
+            .filter(|o| o.holders.contains(&name));
+        match outcome.map(|o| o.result) {
+            None => {
+                pending.insert(secret.clone());
+            }
+            Some(Distribution::Distributed) => distributed.push(secret.as_str()),
+            Some(Distribution::Disabled) if config.secret_distribution_enabled() => {
+                // Converged under an older config; the config change requeued the secret.
+                pending.insert(secret.clone());
+            }
+            Some(Distribution::Disabled) => {}
+            Some(Distribution::Unavailable(why)) => problems.push(why),
+            Some(Distribution::Failed(why)) => failures.push(format!("secret {secret}: {why}")),
         }
     }
-    let mut holders = hub.holders_needing(&scope, config, drclusters, &name);
-    holders.push(policy.clone());
-    let inputs = PlanInputs {
-        namespace: &hub.namespace,
-        config,
-        drclusters,
-        secrets: &secrets,
-    };
-    let plan = plan(
-        &inputs,
-        holders.iter().map(AsRef::as_ref),
-        Scope::Secrets(scope.clone()),
-    );
-    let live = hub.live_objects(Some(&scope));
-    let report = Applier::new(ctx.client.clone())
-        .apply(&plan, &secrets, &live)
-        .await;
-
-    if let Some(error) = distribution_error(&report) {
-        let condition = Desired::failed(
-            SECRETS_DISTRIBUTED,
-            reason::DISTRIBUTION_FAILED,
-            error.to_string(),
-        );
-        return (condition, Some(error));
+    if !pending.is_empty() {
+        tracing::debug!(secrets = ?pending, "waiting for secret distribution");
+        ctx.hub.distribution.wait_for(&name, &pending);
+        return None;
     }
-    if !plan.enabled {
-        let condition = Desired::failed(
+    if !config.secret_distribution_enabled() {
+        return Some(Desired::failed(
             SECRETS_DISTRIBUTED,
             reason::DISTRIBUTION_DISABLED,
             "S3 secret distribution is disabled: drClusterOperator.deploymentAutomationEnabled and \
              drClusterOperator.s3SecretDistributionEnabled must both be true",
-        );
-        return (condition, None);
+        ));
     }
-    let problems: Vec<String> = plan
-        .warnings
-        .iter()
-        .filter(|w| w.policies().contains(&name.as_str()))
-        .map(ToString::to_string)
-        .collect();
+    if !failures.is_empty() {
+        return Some(Desired::failed(
+            SECRETS_DISTRIBUTED,
+            reason::DISTRIBUTION_FAILED,
+            format!("drpolicy deploy: {}", failures.join("; ")),
+        ));
+    }
     if !problems.is_empty() {
-        let condition = Desired::failed(
+        return Some(Desired::failed(
             SECRETS_DISTRIBUTED,
             reason::SECRETS_UNAVAILABLE,
             problems.join("; "),
-        );
-        return (condition, None);
+        ));
     }
-    let mine: Vec<&str> = plan
-        .secrets
-        .values()
-        .filter(|s| s.policies.contains(&name))
-        .map(|s| s.name.as_str())
-        .collect();
-    let condition = Desired::ok(
+    Some(Desired::ok(
         SECRETS_DISTRIBUTED,
         reason::DISTRIBUTED,
         format!(
             "secrets [{}] distributed to clusters [{}]",
-            mine.join(" "),
+            distributed.join(" "),
             policy.spec.dr_clusters.join(" ")
         ),
-    );
-    (condition, None)
+    ))
 }
 
 async fn finalize(
@@ -485,8 +441,20 @@ async fn finalize(
         return Ok(Action::await_change());
     }
     let name = policy.name_any();
-    let drpcs = ctx.hub.drpcs_using(&name);
+    let state = &ctx.hub.distribution;
+    let mut drpcs = ctx.hub.drpcs_using(&name);
+    if drpcs.is_empty() && !state.is_releasing(policy) {
+        // The DRPlacementControl cache may be behind (a watch gap, a relist in progress): before
+        // letting go, confirm with a read of the API server.
+        drpcs = drpcs_using(ctx, &name)
+            .await
+            .map_err(ReconcileError::DrpcList)?;
+    }
     if !drpcs.is_empty() {
+        if state.unrelease(&name) {
+            // It holds again: restore what its release may already have removed.
+            ctx.hub.distribute_for_policy(policy, &[]);
+        }
         let message = format!(
             "deletion waits for the DRPlacementControls that reference this drpolicy: {}",
             drpcs.join(", ")
@@ -513,26 +481,49 @@ async fn finalize(
         return Err(ReconcileError::Config(message));
     };
 
-    // Everything any remaining holder does not need goes, including what only this policy needed.
+    // From here on the policy holds nothing: every secret it held is converged without it (what no
+    // other holder needs goes), then the finalizer goes.
+    let released_at = state.release(policy);
     let drclusters = ctx.hub.drclusters();
-    let holders = ctx.hub.all_holders(&name);
-    let secrets = ctx.hub.secrets();
-    let inputs = PlanInputs {
-        namespace: &ctx.hub.namespace,
-        config: &config,
-        drclusters: &drclusters,
-        secrets: &secrets,
-    };
-    let plan = plan(&inputs, holders.iter().map(AsRef::as_ref), Scope::All);
-    let live = ctx.hub.live_objects(None);
-    let report = Applier::new(ctx.client.clone())
-        .apply(&plan, &secrets, &live)
-        .await;
-    if let Some(error) = distribution_error(&report) {
-        if !error.is_stale_cache() {
-            warn_event(ctx, policy, reason::DISTRIBUTION_FAILED, &error.to_string()).await;
+    let mut scope = needed_secrets(policy, &drclusters, &config).secrets;
+    for secret in ctx.hub.known_secrets(Some(&config)) {
+        if state
+            .outcome(&secret)
+            .is_some_and(|o| o.holders.contains(&name))
+        {
+            scope.insert(secret);
         }
+    }
+    let mut waiting = BTreeSet::new();
+    let mut failures = Vec::new();
+    for secret in &scope {
+        match state.outcome(secret) {
+            Some(outcome) if outcome.epoch > released_at && !outcome.holders.contains(&name) => {
+                if let Distribution::Failed(why) = outcome.result {
+                    failures.push(format!("secret {secret}: {why}"));
+                    waiting.insert(secret.clone());
+                }
+            }
+            _ => {
+                waiting.insert(secret.clone());
+            }
+        }
+    }
+    if !waiting.is_empty() {
+        state.wait_for(&name, &waiting);
+    }
+    if !failures.is_empty() {
+        let error = ReconcileError::Distribution {
+            message: failures.join("; "),
+            conflicts_only: false,
+        };
+        warn_event(ctx, policy, reason::DISTRIBUTION_FAILED, &error.to_string()).await;
         return Err(error);
+    }
+    if !waiting.is_empty() {
+        tracing::debug!(secrets = ?waiting, "deletion waits for the secret distribution to release");
+        // The distribution worker requeues this policy; the requeue is a safety net.
+        return Ok(Action::requeue(RELEASE_RECHECK));
     }
 
     let finalizers: Vec<String> = policy
@@ -564,27 +555,24 @@ async fn finalize(
     Ok(Action::await_change())
 }
 
-fn distribution_error(report: &secret_propagator::ApplyReport) -> Option<ReconcileError> {
-    if report.is_ok() {
-        return None;
-    }
-    let message = report
-        .errors
+/// DRPlacementControls referencing policy `name`, read from the API server, as `namespace/name`.
+async fn drpcs_using(ctx: &Context, name: &str) -> Result<Vec<String>, kube::Error> {
+    let api: Api<drpolicy_api::DRPlacementControl> = Api::all(ctx.client.clone());
+    let list = api.list(&kube::api::ListParams::default()).await?;
+    let mut users: Vec<String> = list
+        .items
         .iter()
-        .map(|e| {
+        .filter(|d| d.dr_policy_name() == name)
+        .map(|d| {
             format!(
-                "secret {}: unable to {}: {}",
-                e.secret,
-                e.step,
-                describe(&e.source)
+                "{}/{}",
+                d.metadata.namespace.as_deref().unwrap_or_default(),
+                d.metadata.name.as_deref().unwrap_or_default()
             )
         })
-        .collect::<Vec<_>>()
-        .join("; ");
-    Some(ReconcileError::Distribution {
-        message,
-        conflicts_only: report.errors.iter().all(|e| is_conflict(&e.source)),
-    })
+        .collect();
+    users.sort();
+    Ok(users)
 }
 
 /// Writes the merged conditions when they differ from the cached ones; returns whether it wrote.

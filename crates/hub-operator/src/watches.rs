@@ -1,17 +1,22 @@
 //! Watches and requeue rules. Every watched kind feeds a reflector cache; its events are mapped to the
-//! DRPolicies they concern (through the policy index, never a scan of all policies per event) and sent to
-//! the controller's queue:
+//! DRPolicies they concern (through the policy index, never a scan of all policies per event) and to
+//! the hub Secrets whose distribution they can change (the distribution queue):
 //!
-//! | source | enqueues |
-//! | --- | --- |
-//! | DRPolicy create/delete | the policies sharing a cluster with it (conflicts are re-decided) |
-//! | ConfigMap `ramen-hub-operator-config` (name-filtered, operator namespace) | every policy, on a resourceVersion change |
-//! | Secret metadata in the operator namespace | the policies whose secret set contains that secret |
-//! | DRCluster | the policies listing it |
-//! | DRPlacementControl (all namespaces) | the policy it references |
-//! | Policy / PlacementRule / PlacementBinding with the created-by label | the policies using that secret |
+//! | source | requeues policies | queues secrets |
+//! | --- | --- | --- |
+//! | DRPolicy create/delete, spec change, deletion | the policies sharing a cluster with it (conflicts are re-decided) | those of its clusters and of the policies sharing one |
+//! | ConfigMap `ramen-hub-operator-config` (name-filtered, operator namespace), on a resourceVersion change | every policy | every known secret |
+//! | Secret metadata in the operator namespace | — | that secret, when a profile names it or it carries our finalizer |
+//! | DRCluster | the policies listing it | every known secret |
+//! | DRPlacementControl (all namespaces) | the policy it references | — |
+//! | Policy / PlacementRule / PlacementBinding with the created-by label | — | that secret (drift is repaired) |
+//! | a relist after a watch gap | every policy | every known secret |
+//!
+//! A secret's distribution worker requeues the policies whose view of its outcome changed.
 
-use drpolicy_api::names::{CREATED_BY_RAMEN_LABEL, HUB_OPERATOR_CONFIGMAP, ocm_names};
+use drpolicy_api::names::{
+    CREATED_BY_RAMEN_LABEL, HUB_OPERATOR_CONFIGMAP, SECRET_POLICY_FINALIZER, ocm_names,
+};
 use drpolicy_api::ocm::{PlacementBinding, PlacementRule, Policy};
 use drpolicy_api::{DRCluster, DRPlacementControl, DRPolicy};
 use futures::{Stream, StreamExt};
@@ -22,13 +27,14 @@ use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::watcher::{self, Event};
 use kube::{Client, Resource, ResourceExt};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Debug;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
+use crate::distribution::Kind;
 use crate::http::Readiness;
 use crate::hub::{Caches, Hub};
 use crate::metrics::Metrics;
@@ -74,18 +80,22 @@ pub struct Secondary {
 
 /// What changed in a watch event, for the mappers.
 enum Change<'a, K> {
-    /// Created, modified or deleted (resourceVersion changed or object gone).
-    Touched(&'a K),
+    /// Created or modified.
+    Applied(&'a K),
+    /// Deleted.
+    Deleted(&'a K),
+    /// The cache was replaced by a relist after a watch gap.
+    Relisted,
 }
 
 /// Runs a watcher into a store and calls `on_change` for every change after the first complete list;
-/// a later relist requeues every policy through `relisted`.
+/// a later relist requeues every policy through `relisted` and every known secret.
 fn spawn_watch<K, S>(
     stream: S,
     writer: reflector::store::Writer<K>,
     resource: &'static str,
     metrics: Metrics,
-    relisted: UnboundedSender<()>,
+    (relisted, hub): (UnboundedSender<()>, HubCell),
     mut on_change: impl FnMut(Change<'_, K>) + Send + 'static,
 ) -> JoinHandle<()>
 where
@@ -99,15 +109,20 @@ where
         futures::pin_mut!(stream);
         while let Some(event) = stream.next().await {
             match event {
-                Ok(Event::Apply(obj) | Event::Delete(obj)) => on_change(Change::Touched(&obj)),
+                Ok(Event::Apply(obj)) => on_change(Change::Applied(&obj)),
+                Ok(Event::Delete(obj)) => on_change(Change::Deleted(&obj)),
                 Ok(Event::InitDone) if listed_once => {
                     // A relist after a watch gap replaces the cache without telling what vanished
                     // meanwhile (a deleted DRPC, DRCluster or OCM object): reconcile everything.
                     tracing::info!(
                         resource,
-                        "relisted after a watch gap; requeueing every policy"
+                        "relisted after a watch gap; requeueing every policy and secret"
                     );
+                    on_change(Change::Relisted);
                     let _ = relisted.send(());
+                    if let Some(hub) = hub.get() {
+                        hub.distribute_all();
+                    }
                 }
                 Ok(Event::InitDone) => listed_once = true,
                 Ok(_) => {}
@@ -120,11 +135,15 @@ where
     })
 }
 
-fn object<'a, K>(change: &Change<'a, K>) -> &'a K {
+fn object<'a, K>(change: &Change<'a, K>) -> Option<&'a K> {
     match *change {
-        Change::Touched(obj) => obj,
+        Change::Applied(obj) | Change::Deleted(obj) => Some(obj),
+        Change::Relisted => None,
     }
 }
+
+/// The hub, once it exists (the mappers are created before it).
+type HubCell = Arc<std::sync::OnceLock<Arc<Hub>>>;
 
 fn namespaced<K>(client: &Client, namespace: &str) -> Api<K>
 where
@@ -138,7 +157,7 @@ where
 pub fn start_secondary(
     client: &Client,
     namespace: &str,
-    hub: Arc<std::sync::OnceLock<Arc<Hub>>>,
+    hub: HubCell,
     requeue: Requeue,
     metrics: &Metrics,
 ) -> Secondary {
@@ -156,15 +175,17 @@ pub fn start_secondary(
         writer,
         "drclusters",
         metrics.clone(),
-        requeue.all.clone(),
+        (requeue.all.clone(), hub.clone()),
         move |change| {
-            let (Some(hub), Some(name)) = (h.get(), object(&change).metadata.name.as_deref())
-            else {
+            let Some(hub) = h.get() else { return };
+            let Some(name) = object(&change).and_then(|c| c.metadata.name.as_deref()) else {
                 return;
             };
             let names: Vec<String> =
                 hub.with_index(|i| i.policies_with_cluster(name).map(str::to_owned).collect());
             r.each(names.iter().map(String::as_str));
+            // Its profile, region or validity can change any secret's holders.
+            hub.distribute_all();
         },
     ));
 
@@ -179,18 +200,19 @@ pub fn start_secondary(
         writer,
         "drplacementcontrols",
         metrics.clone(),
-        requeue.all.clone(),
+        (requeue.all.clone(), hub.clone()),
         move |change| {
-            let policy = object(&change).dr_policy_name();
+            let Some(drpc) = object(&change) else { return };
+            let policy = drpc.dr_policy_name();
             if !policy.is_empty() {
                 r.policy(policy);
             }
         },
     ));
 
-    // Secret metadata of the operator namespace → policies needing that secret.
+    // Secret metadata of the operator namespace → its distribution.
     let (secrets, writer) = reflector::store();
-    let (h, r) = (hub.clone(), requeue.clone());
+    let h = hub.clone();
     tasks.push(spawn_watch(
         // Metadata only: Secret values never reach this process.
         watcher::watcher(
@@ -200,18 +222,35 @@ pub fn start_secondary(
         writer,
         "secrets",
         metrics.clone(),
-        requeue.all.clone(),
+        (requeue.all.clone(), hub.clone()),
         move |change| {
-            let meta: &PartialObjectMeta<Secret> = object(&change);
-            if let (Some(hub), Some(name)) = (h.get(), meta.metadata.name.as_deref()) {
-                requeue_secret_users(hub, &r, name);
+            let Some(hub) = h.get() else { return };
+            let deleted = matches!(change, Change::Deleted(_));
+            let Some(meta): Option<&PartialObjectMeta<Secret>> = object(&change) else {
+                hub.distribution.relisted(Kind::Secret);
+                return;
+            };
+            let Some(name) = meta.metadata.name.as_deref() else {
+                return;
+            };
+            let version = meta.metadata.resource_version.as_deref();
+            hub.distribution
+                .observed(Kind::Secret, name, version.filter(|_| !deleted));
+            let ours = meta
+                .metadata
+                .finalizers
+                .iter()
+                .flatten()
+                .any(|f| f == SECRET_POLICY_FINALIZER);
+            if ours || hub.concerns_secret(name) {
+                hub.distribution.queue.add(name);
             }
         },
     ));
 
     // The operator ConfigMap → every policy when its resourceVersion changes.
     let (configmaps, writer) = reflector::store();
-    let r = requeue.clone();
+    let (h, r) = (hub.clone(), requeue.clone());
     let mut last_version: Option<String> = None;
     tasks.push(spawn_watch(
         watcher::watcher(
@@ -221,12 +260,18 @@ pub fn start_secondary(
         writer,
         "configmaps",
         metrics.clone(),
-        requeue.all.clone(),
+        (requeue.all.clone(), hub.clone()),
         move |change| {
-            let version = object(&change).resource_version();
+            let Some(configmap) = object(&change) else {
+                return;
+            };
+            let version = configmap.resource_version();
             if version != last_version {
                 last_version = version;
                 let _ = r.all.send(());
+                if let Some(hub) = h.get() {
+                    hub.distribute_all();
+                }
             }
         },
     ));
@@ -238,8 +283,8 @@ pub fn start_secondary(
         writer,
         "policies",
         metrics.clone(),
-        requeue.all.clone(),
-        ocm_mapper(hub.clone(), requeue.clone(), "Policy"),
+        (requeue.all.clone(), hub.clone()),
+        ocm_mapper(hub.clone(), Kind::Policy),
     ));
     let (placement_rules, writer) = reflector::store();
     tasks.push(spawn_watch(
@@ -250,8 +295,8 @@ pub fn start_secondary(
         writer,
         "placementrules",
         metrics.clone(),
-        requeue.all.clone(),
-        ocm_mapper(hub.clone(), requeue.clone(), "PlacementRule"),
+        (requeue.all.clone(), hub.clone()),
+        ocm_mapper(hub.clone(), Kind::PlacementRule),
     ));
     let (placement_bindings, writer) = reflector::store();
     tasks.push(spawn_watch(
@@ -262,8 +307,8 @@ pub fn start_secondary(
         writer,
         "placementbindings",
         metrics.clone(),
-        requeue.all.clone(),
-        ocm_mapper(hub, requeue, "PlacementBinding"),
+        (requeue.all.clone(), hub.clone()),
+        ocm_mapper(hub, Kind::PlacementBinding),
     ));
 
     Secondary {
@@ -278,25 +323,26 @@ pub fn start_secondary(
     }
 }
 
-fn ocm_mapper<K: Resource>(
-    hub: Arc<std::sync::OnceLock<Arc<Hub>>>,
-    requeue: Requeue,
-    kind: &'static str,
-) -> impl FnMut(Change<'_, K>) + Send + 'static {
+fn ocm_mapper<K: Resource>(hub: HubCell, kind: Kind) -> impl FnMut(Change<'_, K>) + Send + 'static {
     move |change| {
         let Some(hub) = hub.get() else { return };
-        let name = object(&change).meta().name.clone().unwrap_or_default();
-        if let Some(secret) = ocm_names::secret_of(kind, &name) {
-            requeue_secret_users(hub, &requeue, &secret);
+        let deleted = matches!(change, Change::Deleted(_));
+        let Some(object) = object(&change) else {
+            hub.distribution.relisted(kind);
+            return;
+        };
+        let name = object.meta().name.clone().unwrap_or_default();
+        let version = object.meta().resource_version.as_deref();
+        hub.distribution
+            .observed(kind, &name, version.filter(|_| !deleted));
+        let kind_name = match kind {
+            Kind::Policy => "Policy",
+            Kind::PlacementRule => "PlacementRule",
+            Kind::PlacementBinding | Kind::Secret => "PlacementBinding",
+        };
+        if let Some(secret) = ocm_names::secret_of(kind_name, &name) {
+            hub.distribution.queue.add(&secret);
         }
-    }
-}
-
-fn requeue_secret_users(hub: &Hub, requeue: &Requeue, secret: &str) {
-    // Without a readable config no policy can be mapped to secrets; a config fix requeues them all.
-    if let Ok(config) = hub.config().current {
-        let users = hub.policies_needing_secret(secret, &config);
-        requeue.each(users.iter().map(String::as_str));
     }
 }
 
@@ -305,12 +351,13 @@ fn requeue_secret_users(hub: &Hub, requeue: &Requeue, secret: &str) {
 pub fn policy_stream(
     client: &Client,
     writer: reflector::store::Writer<DRPolicy>,
-    hub: Arc<std::sync::OnceLock<Arc<Hub>>>,
+    hub: HubCell,
     requeue: Requeue,
     metrics: Metrics,
     readiness: Readiness,
 ) -> impl Stream<Item = Result<DRPolicy, watcher::Error>> + Send + 'static {
     let mut relisted: Vec<DRPolicy> = Vec::new();
+    let mut fingerprints: HashMap<String, u64> = HashMap::new();
     watcher::watcher(
         Api::<DRPolicy>::all(client.clone()),
         watcher::Config::default(),
@@ -322,23 +369,41 @@ pub fn policy_stream(
         match event {
             Ok(Event::Apply(policy)) => {
                 let name = policy.name_any();
+                let previous: Vec<String> = hub.with_index(|i| {
+                    i.clusters_of(&name)
+                        .map(|c| c.iter().cloned().collect())
+                        .unwrap_or_default()
+                });
                 let new = hub.with_index(|i| i.clusters_of(&name).is_none());
                 hub.with_index_mut(|i| i.apply(policy));
+                let fingerprint = distribution_relevant(policy);
+                if fingerprints.insert(name, fingerprint) != Some(fingerprint) {
+                    hub.distribute_for_policy(policy, &previous);
+                }
                 if new {
                     requeue.each(sharing(hub, policy).iter().map(String::as_str));
                 }
             }
             Ok(Event::Delete(policy)) => {
+                let name = policy.name_any();
                 let sharing = sharing(hub, policy);
-                hub.with_index_mut(|i| i.delete(&policy.name_any()));
-                hub.forget_own_writes(&policy.name_any());
+                hub.with_index_mut(|i| i.delete(&name));
+                hub.forget_own_writes(&name);
+                hub.distribution.forget(&name);
+                fingerprints.remove(&name);
+                hub.distribute_for_policy(policy, &[]);
                 requeue.each(sharing.iter().map(String::as_str));
             }
             Ok(Event::Init) => relisted.clear(),
             Ok(Event::InitApply(policy)) => relisted.push(policy.clone()),
             Ok(Event::InitDone) => {
                 hub.with_index_mut(|i| i.reset(relisted.iter()));
+                fingerprints = relisted
+                    .iter()
+                    .map(|p| (p.name_any(), distribution_relevant(p)))
+                    .collect();
                 relisted = Vec::new();
+                hub.distribute_all();
                 // Secondary caches synced before this stream started: everything is ready now.
                 // (Waiting on the store from another task is not an option: kube's readiness
                 // future wakes only its latest waiter, which is the controller.)
@@ -360,8 +425,19 @@ pub fn policy_stream(
     .predicate_filter(reconcile_relevant, Default::default())
 }
 
-/// The other policies sharing a cluster (conflicts are re-decided) or a secret (distribution is
-/// re-planned) with `policy`.
+/// The fields of a policy that can change which secrets it holds: identity, spec, deletion, and our
+/// finalizer once deleting (a valid policy holds with or without it).
+fn distribution_relevant(policy: &DRPolicy) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    policy.metadata.uid.hash(&mut hasher);
+    policy.metadata.generation.hash(&mut hasher);
+    let deleting = policy.metadata.deletion_timestamp.is_some();
+    deleting.hash(&mut hasher);
+    (deleting && crate::hub::holds_distribution(policy)).hash(&mut hasher);
+    hasher.finish()
+}
+
+/// The other policies sharing a cluster with `policy` (conflicts are re-decided).
 fn sharing(hub: &Hub, policy: &DRPolicy) -> BTreeSet<String> {
     let name = policy.name_any();
     let mut names: BTreeSet<String> = hub.with_index(|i| {
@@ -373,12 +449,6 @@ fn sharing(hub: &Hub, policy: &DRPolicy) -> BTreeSet<String> {
             .map(str::to_owned)
             .collect()
     });
-    if let Ok(config) = hub.config().current {
-        let drclusters = hub.drclusters();
-        for secret in drpolicy_validator::needed_secrets(policy, &drclusters, &config).secrets {
-            names.extend(hub.policies_needing_secret(&secret, &config));
-        }
-    }
     names.remove(&name);
     names
 }

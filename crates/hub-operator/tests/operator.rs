@@ -71,10 +71,8 @@ async fn policies_sharing_a_cluster_get_the_union_and_deletions_remove_only_the_
         .delete("p2", &DeleteParams::default())
         .await
         .unwrap();
-    eventually("every OCM object gone", || async {
-        (hub.ocm_object_count().await == 0).then_some(())
-    })
-    .await;
+    hub.wait_policy_gone("p2").await;
+    assert_eq!(hub.ocm_object_count().await, 0);
     for cluster in ["dr1", "dr2", "dr3"] {
         assert!(
             !hub.secret_has_finalizer(&format!("ramen-s3-secret-{cluster}"))

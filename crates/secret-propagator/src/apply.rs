@@ -21,8 +21,9 @@ use kube::{Client, Resource};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
+use std::sync::Arc;
 use thiserror::Error;
 
 use crate::compare::contains;
@@ -82,6 +83,33 @@ pub struct ApplyReport {
     pub applied: Vec<Applied>,
     /// Failed steps (each stops the remaining steps of its secret).
     pub errors: Vec<StepError>,
+    /// The objects as the server answered the writes.
+    pub written: Written,
+}
+
+/// The state the server answered to each write of a run: what a cache will show once its watch caught
+/// up. Callers whose caches lag their own writes overlay this on the cached state until the watch
+/// delivers the same resourceVersion (see [`LiveObjects::overlay`]).
+#[derive(Debug, Default, Clone)]
+pub struct Written {
+    /// Policies applied (`Some`) or deleted (`None`), by name.
+    pub policies: BTreeMap<String, Option<Arc<Policy>>>,
+    /// PlacementRules applied or deleted, by name.
+    pub placement_rules: BTreeMap<String, Option<Arc<PlacementRule>>>,
+    /// PlacementBindings applied or deleted, by name.
+    pub placement_bindings: BTreeMap<String, Option<Arc<PlacementBinding>>>,
+    /// Secret metadata after our finalizer patches, by name.
+    pub secrets: BTreeMap<String, SecretState>,
+}
+
+impl Written {
+    /// Whether the run wrote nothing.
+    pub fn is_empty(&self) -> bool {
+        self.policies.is_empty()
+            && self.placement_rules.is_empty()
+            && self.placement_bindings.is_empty()
+            && self.secrets.is_empty()
+    }
 }
 
 impl ApplyReport {
@@ -221,6 +249,10 @@ impl Run<'_> {
                 .await
                 .map_err(step_error(secret, "add finalizer to secret".into()))?;
             trigger = patched.meta().resource_version.clone().unwrap_or(trigger);
+            self.report
+                .written
+                .secrets
+                .insert(secret.to_owned(), SecretState::from_meta(patched.meta()));
             self.record(secret, Action::FinalizerAdded);
         }
         let dist = self.plan.distribution(secret);
@@ -231,21 +263,29 @@ impl Run<'_> {
             self.live.placement_bindings.get(&name).map(AsRef::as_ref),
             &binding,
         ) {
-            apply(&self.bindings, &name, &binding)
+            let written = apply(&self.bindings, &name, &binding)
                 .await
                 .map_err(step_error(
                     secret,
                     format!("apply placement binding {name}"),
                 ))?;
+            self.report
+                .written
+                .placement_bindings
+                .insert(name, Some(Arc::new(written)));
             self.record(secret, Action::BindingApplied);
         }
 
         let policy = dist.policy(&trigger);
         let name = ocm_names::policy(secret);
         if !matches(self.live.policies.get(&name).map(AsRef::as_ref), &policy) {
-            apply(&self.policies, &name, &policy)
+            let written = apply(&self.policies, &name, &policy)
                 .await
                 .map_err(step_error(secret, format!("apply policy {name}")))?;
+            self.report
+                .written
+                .policies
+                .insert(name, Some(Arc::new(written)));
             self.record(secret, Action::PolicyApplied);
         }
 
@@ -259,9 +299,13 @@ impl Run<'_> {
             self.live.placement_rules.get(&name).map(AsRef::as_ref),
             rule,
         ) {
-            apply(&self.rules, &name, rule)
+            let written = apply(&self.rules, &name, rule)
                 .await
                 .map_err(step_error(secret, format!("apply placement rule {name}")))?;
+            self.report
+                .written
+                .placement_rules
+                .insert(name, Some(Arc::new(written)));
             self.record(secret, Action::RuleApplied);
         }
         Ok(())
@@ -302,6 +346,7 @@ impl Run<'_> {
                 secret,
                 format!("delete placement binding {name}"),
             ))?;
+            self.report.written.placement_bindings.insert(name, None);
             if deleted {
                 self.record(secret, Action::BindingDeleted);
             }
@@ -311,6 +356,7 @@ impl Run<'_> {
             let deleted = delete(&self.policies, &name)
                 .await
                 .map_err(step_error(secret, format!("delete policy {name}")))?;
+            self.report.written.policies.insert(name, None);
             if deleted {
                 self.record(secret, Action::PolicyDeleted);
             }
@@ -320,6 +366,7 @@ impl Run<'_> {
             let deleted = delete(&self.rules, &name)
                 .await
                 .map_err(step_error(secret, format!("delete placement rule {name}")))?;
+            self.report.written.placement_rules.insert(name, None);
             if deleted {
                 self.record(secret, Action::RuleDeleted);
             }
@@ -331,9 +378,14 @@ impl Run<'_> {
                 .filter(|f| *f != SECRET_POLICY_FINALIZER)
                 .cloned()
                 .collect();
-            self.patch_finalizers(secret, state, finalizers)
+            let patched = self
+                .patch_finalizers(secret, state, finalizers)
                 .await
                 .map_err(step_error(secret, "remove finalizer from secret".into()))?;
+            self.report
+                .written
+                .secrets
+                .insert(secret.to_owned(), SecretState::from_meta(patched.meta()));
             self.record(secret, Action::FinalizerRemoved);
         }
         Ok(())

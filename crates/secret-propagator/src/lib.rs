@@ -51,6 +51,6 @@ pub mod compare;
 pub mod plan;
 pub mod state;
 
-pub use apply::{Action, Applied, Applier, ApplyReport, FIELD_MANAGER, StepError};
+pub use apply::{Action, Applied, Applier, ApplyReport, FIELD_MANAGER, StepError, Written};
 pub use plan::{DesiredSecret, Plan, PlanInputs, PlanWarning, Scope, plan};
 pub use state::{LiveObjects, SecretState, Secrets, distributes};

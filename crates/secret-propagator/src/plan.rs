@@ -1,8 +1,9 @@
 //! The pure planner: which hub Secret goes to which managed clusters.
 //!
-//! Rule: a cluster gets secret `S` iff some holding policy (one carrying the DRPolicy finalizer, minus a
-//! policy being finalized) lists that cluster and needs `S` — a policy needs the secrets of the S3
-//! profiles of all its clusters. The plan is a function of its inputs only, so two runs over the same
+//! Rule: a cluster gets secret `S` iff some holding policy lists that cluster and needs `S` — a policy
+//! needs the secrets of the S3 profiles of all its clusters. Which policies hold is the caller's
+//! decision (the hub operator: every policy carrying the DRPolicy finalizer, plus every valid policy not
+//! being deleted, minus a policy being finalized). The plan is a function of its inputs only, so two runs over the same
 //! state produce the same objects.
 
 use drpolicy_api::DRPolicy;
@@ -115,6 +116,37 @@ impl PlanWarning {
     }
 }
 
+impl PlanWarning {
+    /// The warning without the list of policies concerned: what one of them reports about itself,
+    /// stable while other policies come and go.
+    pub fn summary(&self) -> String {
+        match self {
+            PlanWarning::Profile { problem, .. } => problem.to_string(),
+            PlanWarning::SecretMissing {
+                secret, namespace, ..
+            } => format!("secret {namespace}/{secret} not found; it is not distributed"),
+            PlanWarning::SecretDeleting { secret, .. } => {
+                format!("secret {secret} is being deleted; its distribution is removed")
+            }
+            PlanWarning::NameTooLong {
+                secret, namespace, ..
+            } => format!(
+                "secret namespace.name ({secret}.{namespace}) length exceeds maximum character limit (63)"
+            ),
+        }
+    }
+
+    /// The Secret the warning is about (`None` for profile problems, which concern a cluster).
+    pub fn secret(&self) -> Option<&str> {
+        match self {
+            PlanWarning::Profile { .. } => None,
+            PlanWarning::SecretMissing { secret, .. }
+            | PlanWarning::SecretDeleting { secret, .. }
+            | PlanWarning::NameTooLong { secret, .. } => Some(secret),
+        }
+    }
+}
+
 impl fmt::Display for PlanWarning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -186,8 +218,8 @@ impl Plan {
 /// Plans the distributions of the secrets in `scope` from the `holders`.
 ///
 /// `holders` are the policies holding a distribution; pass every holder that needs a secret in scope
-/// (all holders always work). Policies being deleted still hold until their own finalization, so a
-/// policy being finalized is left out by the caller.
+/// (all holders always work). Policies being deleted still hold until their own finalization, so only
+/// a policy being finalized is left out by the caller.
 pub fn plan<'a, D: DRClusterLookup + ?Sized>(
     inputs: &PlanInputs<'_, D>,
     holders: impl IntoIterator<Item = &'a DRPolicy>,

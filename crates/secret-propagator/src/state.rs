@@ -50,6 +50,22 @@ pub struct LiveObjects {
 }
 
 impl LiveObjects {
+    /// Replaces the cached objects with what this process wrote (`Some`) or deleted (`None`), for a
+    /// cache that has not caught up with its own writes yet.
+    pub fn overlay(&mut self, written: &crate::apply::Written) {
+        fn put<K>(live: &mut BTreeMap<String, Arc<K>>, written: &BTreeMap<String, Option<Arc<K>>>) {
+            for (name, object) in written {
+                match object {
+                    Some(object) => live.insert(name.clone(), object.clone()),
+                    None => live.remove(name),
+                };
+            }
+        }
+        put(&mut self.policies, &written.policies);
+        put(&mut self.placement_rules, &written.placement_rules);
+        put(&mut self.placement_bindings, &written.placement_bindings);
+    }
+
     /// Names of the secrets whose live Policy is a distribution of ours: it delivers secret `S` of
     /// `namespace` through our hub template. Objects that merely share the naming scheme and label
     /// (Ramen HEAD's velero-format `vS` distributions, say) are not ours to change or delete.

@@ -1,0 +1,441 @@
+//! Secret distribution, converged per hub Secret in its own queue.
+//!
+//! The OCM objects of secret `S` (Policy `S`, PlacementRule `plrule-S`, PlacementBinding `plbinding-S`)
+//! and the Secret's protection finalizer are a function of the hub: the clusters of every policy that
+//! holds a distribution and needs `S`. A policy holds when it carries our finalizer, or when it is
+//! valid and not being deleted (so a new policy's clusters are planned before its finalizer lands, and
+//! a PlacementRule is written once, not once per arriving policy); a policy being finalized no longer
+//! holds. Each change of an input queues the secrets it can affect, never the policies: one worker run
+//! per secret converges it and records an [`Outcome`], and only the policies whose view of that outcome
+//! changed are requeued to report it in their `SecretsDistributed` condition.
+//!
+//! The caches lag this process' own writes; the worker overlays what the server answered to its
+//! writes until the watch delivers the same resourceVersion, so a run right after a write does not
+//! write again.
+
+use drpolicy_api::DRPolicy;
+use drpolicy_api::ocm::{PlacementBinding, PlacementRule, Policy};
+use kube::Client;
+use kube::runtime::reflector::ObjectRef;
+use secret_propagator::{Applier, LiveObjects, PlanInputs, Scope, SecretState, Secrets, plan};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::hub::Hub;
+use crate::metrics::Metrics;
+use crate::queue::KeyQueue;
+use crate::reconcile::describe;
+
+/// What the last run for a secret concluded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Result {
+    /// Distributed to the holders' clusters (or nothing to distribute: no holder).
+    Distributed,
+    /// Distribution is disabled in the config; nothing was created or grown.
+    Disabled,
+    /// The Secret cannot be distributed (missing, being deleted, name too long): why.
+    Unavailable(String),
+    /// A write failed: what failed (retried with backoff).
+    Failed(String),
+}
+
+/// The last completed run for a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The run's start, on the [`State`] clock.
+    pub epoch: u64,
+    /// The policies that held a distribution of the secret in that run.
+    pub holders: BTreeSet<String>,
+    /// What it concluded.
+    pub result: Result,
+}
+
+/// What this process wrote, until its caches show it.
+#[derive(Default)]
+struct OwnWrites {
+    policies: BTreeMap<String, Option<Arc<Policy>>>,
+    placement_rules: BTreeMap<String, Option<Arc<PlacementRule>>>,
+    placement_bindings: BTreeMap<String, Option<Arc<PlacementBinding>>>,
+    secrets: BTreeMap<String, SecretState>,
+}
+
+/// The kinds whose own writes are remembered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// OCM Policy.
+    Policy,
+    /// OCM PlacementRule.
+    PlacementRule,
+    /// OCM PlacementBinding.
+    PlacementBinding,
+    /// Secret (metadata).
+    Secret,
+}
+
+/// Distribution state shared by the workers, the policy reconciles and the watches.
+#[derive(Default)]
+pub struct State {
+    /// Secrets to converge.
+    pub queue: KeyQueue,
+    clock: AtomicU64,
+    outcomes: Mutex<BTreeMap<String, Outcome>>,
+    waiters: Mutex<BTreeMap<String, BTreeSet<String>>>,
+    releasing: Mutex<BTreeMap<String, (Option<String>, u64)>>,
+    own: Mutex<OwnWrites>,
+    failures: Mutex<BTreeMap<String, u32>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Every critical section is a single map update: a panic cannot leave it half written.
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn rv<K: kube::Resource>(object: &K) -> Option<&str> {
+    object.meta().resource_version.as_deref()
+}
+
+impl State {
+    /// A state around `queue`.
+    pub fn new(queue: KeyQueue) -> Self {
+        State {
+            queue,
+            ..Default::default()
+        }
+    }
+
+    fn tick(&self) -> u64 {
+        self.clock.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// The last outcome for `secret`.
+    pub fn outcome(&self, secret: &str) -> Option<Outcome> {
+        lock(&self.outcomes).get(secret).cloned()
+    }
+
+    /// Names of the secrets with an outcome.
+    pub fn secrets_with_outcomes(&self) -> Vec<String> {
+        lock(&self.outcomes).keys().cloned().collect()
+    }
+
+    /// Asks for `secrets` to be converged and for `policy` to be requeued when each run ends.
+    pub fn wait_for(&self, policy: &str, secrets: &BTreeSet<String>) {
+        let mut waiters = lock(&self.waiters);
+        for secret in secrets {
+            waiters
+                .entry(secret.clone())
+                .or_default()
+                .insert(policy.to_owned());
+        }
+        drop(waiters);
+        secrets.iter().for_each(|s| self.queue.add(s));
+    }
+
+    /// Marks `policy` as being finalized: from now on it holds nothing. Returns the clock value that
+    /// later outcomes must exceed to reflect that.
+    pub fn release(&self, policy: &DRPolicy) -> u64 {
+        let name = policy.metadata.name.clone().unwrap_or_default();
+        let uid = policy.metadata.uid.clone();
+        let mut releasing = lock(&self.releasing);
+        if let Some((marked_uid, epoch)) = releasing.get(&name)
+            && *marked_uid == uid
+        {
+            return *epoch;
+        }
+        let epoch = self.tick();
+        releasing.insert(name, (uid, epoch));
+        epoch
+    }
+
+    /// Takes back a release (a DRPlacementControl appeared): the policy holds again.
+    pub fn unrelease(&self, policy: &str) -> bool {
+        lock(&self.releasing).remove(policy).is_some()
+    }
+
+    /// Forgets a deleted policy.
+    pub fn forget(&self, policy: &str) {
+        lock(&self.releasing).remove(policy);
+    }
+
+    /// Whether the policy object (name and uid) is being finalized.
+    pub fn is_releasing(&self, policy: &DRPolicy) -> bool {
+        let name = policy.metadata.name.as_deref().unwrap_or_default();
+        lock(&self.releasing)
+            .get(name)
+            .is_some_and(|(uid, _)| *uid == policy.metadata.uid)
+    }
+
+    /// A watch delivered `name` of `kind` at `resource_version` (`None`: deleted): our write of it,
+    /// if that is what it was, is now visible in the cache.
+    pub fn observed(&self, kind: Kind, name: &str, resource_version: Option<&str>) {
+        let mut own = lock(&self.own);
+        fn seen<K: kube::Resource>(
+            map: &mut BTreeMap<String, Option<Arc<K>>>,
+            name: &str,
+            version: Option<&str>,
+        ) {
+            let done = match (map.get(name), version) {
+                (Some(Some(written)), Some(version)) => rv(written.as_ref()) == Some(version),
+                (Some(None), None) => true,
+                _ => false,
+            };
+            if done {
+                map.remove(name);
+            }
+        }
+        match kind {
+            Kind::Policy => seen(&mut own.policies, name, resource_version),
+            Kind::PlacementRule => seen(&mut own.placement_rules, name, resource_version),
+            Kind::PlacementBinding => seen(&mut own.placement_bindings, name, resource_version),
+            Kind::Secret => {
+                let done = own.secrets.get(name).is_some_and(|state| {
+                    resource_version.is_none_or(|v| v == state.resource_version)
+                });
+                if done {
+                    own.secrets.remove(name);
+                }
+            }
+        }
+    }
+
+    /// A watch of `kind` relisted: its cache is authoritative again, whatever we wrote.
+    pub fn relisted(&self, kind: Kind) {
+        let mut own = lock(&self.own);
+        match kind {
+            Kind::Policy => own.policies.clear(),
+            Kind::PlacementRule => own.placement_rules.clear(),
+            Kind::PlacementBinding => own.placement_bindings.clear(),
+            Kind::Secret => own.secrets.clear(),
+        }
+    }
+
+    /// Remembers the writes of a run that the caches do not show yet.
+    fn remember(&self, hub: &Hub, written: &secret_propagator::Written) {
+        if written.is_empty() {
+            return;
+        }
+        let mut own = lock(&self.own);
+        // Checked under the lock against the cache: a watch event applied before this point will not
+        // come again, so a write the cache already shows must not be remembered.
+        fn keep<K: kube::Resource>(
+            own: &mut BTreeMap<String, Option<Arc<K>>>,
+            written: &BTreeMap<String, Option<Arc<K>>>,
+            cached: impl Fn(&str) -> Option<Arc<K>>,
+        ) {
+            for (name, object) in written {
+                let shown = match (object, cached(name)) {
+                    (Some(object), Some(live)) => rv(object.as_ref()) == rv(live.as_ref()),
+                    (None, None) => true,
+                    _ => false,
+                };
+                if shown {
+                    own.remove(name);
+                } else {
+                    own.insert(name.clone(), object.clone());
+                }
+            }
+        }
+        keep(&mut own.policies, &written.policies, |n| {
+            hub.caches
+                .ocm_policies
+                .get(&ObjectRef::new(n).within(&hub.namespace))
+        });
+        keep(&mut own.placement_rules, &written.placement_rules, |n| {
+            hub.caches
+                .placement_rules
+                .get(&ObjectRef::new(n).within(&hub.namespace))
+        });
+        keep(
+            &mut own.placement_bindings,
+            &written.placement_bindings,
+            |n| {
+                hub.caches
+                    .placement_bindings
+                    .get(&ObjectRef::new(n).within(&hub.namespace))
+            },
+        );
+        for (name, state) in &written.secrets {
+            let shown = hub
+                .caches
+                .secrets
+                .get(&ObjectRef::new(name).within(&hub.namespace))
+                .is_some_and(|s| {
+                    s.metadata.resource_version.as_deref() == Some(&state.resource_version)
+                });
+            if shown {
+                own.secrets.remove(name);
+            } else {
+                own.secrets.insert(name.clone(), state.clone());
+            }
+        }
+    }
+
+    /// The cached state with our own not-yet-visible writes on top.
+    fn overlay(&self, live: &mut LiveObjects, secrets: &mut Secrets) {
+        let own = lock(&self.own);
+        let written = secret_propagator::Written {
+            policies: own.policies.clone(),
+            placement_rules: own.placement_rules.clone(),
+            placement_bindings: own.placement_bindings.clone(),
+            secrets: BTreeMap::new(),
+        };
+        live.overlay(&written);
+        for (name, state) in &own.secrets {
+            secrets.insert(name.clone(), state.clone());
+        }
+    }
+
+    fn backoff(&self, secret: &str) -> Duration {
+        let mut failures = lock(&self.failures);
+        let attempt = failures.entry(secret.to_owned()).or_insert(0);
+        *attempt = attempt.saturating_add(1);
+        Duration::from_millis(
+            500u64
+                .saturating_mul(1 << (*attempt - 1).min(10))
+                .min(300_000),
+        )
+    }
+
+    fn succeeded(&self, secret: &str) {
+        lock(&self.failures).remove(secret);
+    }
+}
+
+/// What a distribution worker uses.
+pub struct Worker {
+    /// API client.
+    pub client: Client,
+    /// The hub view.
+    pub hub: Arc<Hub>,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Where policies are requeued.
+    pub requeue: UnboundedSender<ObjectRef<DRPolicy>>,
+}
+
+/// Retry delay after a conflict caused by a cache behind a write.
+const STALE_CACHE_RETRY: Duration = Duration::from_millis(200);
+
+impl Worker {
+    /// Processes the queue until `shutdown` resolves; the run in progress completes.
+    pub async fn run(self: Arc<Self>, shutdown: crate::Shutdown) {
+        let queue = self.hub.distribution.queue.clone();
+        loop {
+            let key = tokio::select! {
+                _ = shutdown.clone() => return,
+                key = queue.next() => key,
+            };
+            let span = tracing::info_span!("distribute", secret = %key);
+            let timer = self
+                .metrics
+                .distribution_duration
+                .with_label_values::<&str>(&[])
+                .start_timer();
+            let label = tracing::Instrument::instrument(self.converge(&key), span).await;
+            timer.observe_duration();
+            self.metrics.distributions.with_label_values(&[label]).inc();
+            queue.done(&key);
+        }
+    }
+
+    /// Converges one secret; returns the result label for the metrics.
+    async fn converge(&self, secret: &str) -> &'static str {
+        let state = &self.hub.distribution;
+        let epoch = state.tick();
+        let view = self.hub.config();
+        // A broken config does not stop distribution: the last config that parsed still applies (the
+        // policies report the broken one in `Validated`).
+        let Some(config) = view.current.ok().or(view.last_good) else {
+            tracing::debug!("no config has been read yet");
+            return "skipped";
+        };
+        let drclusters = self.hub.drclusters();
+        let holders = self.hub.distribution_holders(secret, &config, &drclusters);
+        let mut secrets = self.hub.secrets();
+        let scope = BTreeSet::from([secret.to_owned()]);
+        let mut live = self.hub.live_objects(Some(&scope));
+        state.overlay(&mut live, &mut secrets);
+        let inputs = PlanInputs {
+            namespace: &self.hub.namespace,
+            config: &config,
+            drclusters: &drclusters,
+            secrets: &secrets,
+        };
+        let plan = plan(
+            &inputs,
+            holders.iter().map(AsRef::as_ref),
+            Scope::Secrets(scope),
+        );
+        let report = Applier::new(self.client.clone())
+            .apply(&plan, &secrets, &live)
+            .await;
+        state.remember(&self.hub, &report.written);
+
+        let (result, label) = if report.is_ok() {
+            state.succeeded(secret);
+            let unavailable = plan
+                .warnings
+                .iter()
+                .find(|w| w.secret() == Some(secret))
+                .map(|w| w.summary());
+            let result = match unavailable {
+                Some(why) => Result::Unavailable(why),
+                None if !plan.enabled => Result::Disabled,
+                None => Result::Distributed,
+            };
+            (result, "success")
+        } else {
+            let conflicts_only = report
+                .errors
+                .iter()
+                .all(|e| matches!(&e.source, kube::Error::Api(s) if s.code == 409));
+            if conflicts_only {
+                // The cache was behind a write: the next run, once it caught up, succeeds. The
+                // outcome stays what it was.
+                tracing::debug!("cache behind a write; retrying");
+                state.queue.add_after(secret, STALE_CACHE_RETRY);
+                return "conflict";
+            }
+            let message = report
+                .errors
+                .iter()
+                .map(|e| format!("unable to {}: {}", e.step, describe(&e.source)))
+                .collect::<Vec<_>>()
+                .join("; ");
+            let delay = state.backoff(secret);
+            tracing::warn!(error = %message, retry_in = ?delay, "secret distribution failed");
+            state.queue.add_after(secret, delay);
+            (Result::Failed(message), "error")
+        };
+
+        let outcome = Outcome {
+            epoch,
+            holders: holders
+                .iter()
+                .filter_map(|p| p.metadata.name.clone())
+                .collect(),
+            result,
+        };
+        let previous = lock(&state.outcomes).insert(secret.to_owned(), outcome.clone());
+        let mut requeue: BTreeSet<String> = match previous {
+            Some(previous) if previous.result == outcome.result => previous
+                .holders
+                .symmetric_difference(&outcome.holders)
+                .cloned()
+                .collect(),
+            Some(previous) => previous.holders.union(&outcome.holders).cloned().collect(),
+            None => outcome.holders.clone(),
+        };
+        if let Some(waiting) = lock(&state.waiters).remove(secret) {
+            requeue.extend(waiting);
+        }
+        for policy in requeue {
+            let _ = self.requeue.send(ObjectRef::new(&policy));
+        }
+        label
+    }
+}

@@ -1,0 +1,146 @@
+//! A deduplicating work queue of string keys (hub Secret names), with client-go workqueue semantics:
+//! a key is queued at most once; a key is processed by one worker at a time; a key added while it is
+//! being processed is processed again once the current run ends, so no change is ever missed.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Notify;
+
+#[derive(Default)]
+struct State {
+    queue: VecDeque<String>,
+    queued: HashSet<String>,
+    running: HashSet<String>,
+    dirty: HashSet<String>,
+}
+
+/// The queue; clones share it.
+#[derive(Clone, Default)]
+pub struct KeyQueue {
+    state: Arc<Mutex<State>>,
+    notify: Arc<Notify>,
+}
+
+impl KeyQueue {
+    /// An empty queue.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // Every critical section is a handful of set operations: a panic cannot leave it half done.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Queues `key` (no-op if already queued; deferred if being processed).
+    pub fn add(&self, key: &str) {
+        let mut state = self.lock();
+        if state.running.contains(key) {
+            state.dirty.insert(key.to_owned());
+            return;
+        }
+        if state.queued.insert(key.to_owned()) {
+            state.queue.push_back(key.to_owned());
+            drop(state);
+            self.notify.notify_one();
+        }
+    }
+
+    /// Queues `key` after `delay` (retries).
+    pub fn add_after(&self, key: &str, delay: Duration) {
+        let queue = self.clone();
+        let key = key.to_owned();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            queue.add(&key);
+        });
+    }
+
+    /// Takes the next key that no other worker is processing, waiting for one. Call [`KeyQueue::done`]
+    /// when finished with it.
+    pub async fn next(&self) -> String {
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let mut state = self.lock();
+                if let Some(key) = state.queue.pop_front() {
+                    state.queued.remove(&key);
+                    state.running.insert(key.clone());
+                    let more = !state.queue.is_empty();
+                    drop(state);
+                    if more {
+                        // Another worker may be waiting for what is left.
+                        self.notify.notify_one();
+                    }
+                    return key;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// Ends processing of `key`; it is queued again if it was added meanwhile.
+    pub fn done(&self, key: &str) {
+        let requeue = {
+            let mut state = self.lock();
+            state.running.remove(key);
+            state.dirty.remove(key)
+        };
+        if requeue {
+            self.add(key);
+        }
+    }
+
+    /// Keys waiting or being processed.
+    pub fn len(&self) -> usize {
+        let state = self.lock();
+        state.queued.len() + state.running.len()
+    }
+
+    /// Whether nothing is waiting or being processed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KeyQueue;
+
+    #[tokio::test]
+    async fn keys_are_deduplicated_and_a_running_key_is_deferred_not_doubled() {
+        let queue = KeyQueue::new();
+        queue.add("a");
+        queue.add("b");
+        queue.add("a");
+        assert_eq!(queue.len(), 2);
+        let first = queue.next().await;
+        assert_eq!(first, "a");
+        // Added while running: not handed to a second worker, but processed again afterwards.
+        queue.add("a");
+        assert_eq!(queue.next().await, "b");
+        queue.done("b");
+        assert_eq!(queue.len(), 1, "only the running a");
+        queue.done("a");
+        assert_eq!(queue.next().await, "a");
+        queue.done("a");
+        assert!(queue.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_waiting_worker_wakes_when_a_key_arrives() {
+        let queue = KeyQueue::new();
+        let worker = {
+            let queue = queue.clone();
+            tokio::spawn(async move { queue.next().await })
+        };
+        tokio::task::yield_now().await;
+        queue.add("late");
+        assert_eq!(worker.await.unwrap(), "late");
+    }
+}
