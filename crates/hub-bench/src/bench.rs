@@ -565,6 +565,8 @@ pub struct Phase {
     pub requests: Counts,
     /// DRPolicy reconciles the phase caused.
     pub reconciles: u64,
+    /// Secret distribution runs the phase caused.
+    pub distributions: u64,
     /// Seconds from the change until the last reconcile it caused finished (0 without a change).
     pub settle_seconds: f64,
 }
@@ -656,10 +658,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Results> {
     let idle = {
         let mark = hooks.mark();
         let before = operator.reconciles().await?;
+        let before_distributions = operator.distributions().await?;
         tokio::time::sleep(Duration::from_secs(args.idle_secs)).await;
         Phase {
             requests: Counts::of_operator(&hooks.requests_since(mark)),
             reconciles: operator.reconciles().await? - before,
+            distributions: operator.distributions().await? - before_distributions,
             settle_seconds: 0.0,
         }
     };
@@ -668,14 +672,17 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Results> {
     let relist = {
         let mark = hooks.mark();
         let before = operator.reconciles().await?;
+        let before_distributions = operator.distributions().await?;
+        let before_activity = operator.activity().await?;
         let started = Instant::now();
         server.compact_history();
         server.close_watches();
-        let settled = settle(&operator, before, 0, started).await?;
+        let settled = settle(&operator, before_activity, 0, started).await?;
         server.wait_quiet(Duration::from_secs(1), timeout).await?;
         Phase {
             requests: Counts::of_operator(&hooks.requests_since(mark)),
             reconciles: operator.reconciles().await? - before,
+            distributions: operator.distributions().await? - before_distributions,
             settle_seconds: settled,
         }
     };
@@ -684,6 +691,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Results> {
     let configmap_touch = {
         let mark = hooks.mark();
         let before = operator.reconciles().await?;
+        let before_distributions = operator.distributions().await?;
+        let before_activity = operator.activity().await?;
         let started = Instant::now();
         let patch = json!({"metadata": {"annotations": {"hub-bench/touched": "1"}}});
         Api::<ConfigMap>::namespaced(client.clone(), NAMESPACE)
@@ -693,11 +702,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Results> {
                 &Patch::Merge(&patch),
             )
             .await?;
-        let settled = settle(&operator, before, layout.policies as u64, started).await?;
+        let settled = settle(&operator, before_activity, layout.policies as u64, started).await?;
         server.wait_quiet(Duration::from_secs(1), timeout).await?;
         Phase {
             requests: Counts::of_operator(&hooks.requests_since(mark)),
             reconciles: operator.reconciles().await? - before,
+            distributions: operator.distributions().await? - before_distributions,
             settle_seconds: settled,
         }
     };
@@ -706,6 +716,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Results> {
     let secret_update = {
         let mark = hooks.mark();
         let before = operator.reconciles().await?;
+        let before_distributions = operator.distributions().await?;
+        let before_activity = operator.activity().await?;
         let started = Instant::now();
         let secret = layout.profile(0).secret;
         let patch = json!({"stringData": {"AWS_SECRET_ACCESS_KEY": ROTATED_KEY}});
@@ -716,11 +728,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Results> {
         monitor
             .wait_converged(&layout, &expected, timeout, &mut operator)
             .await?;
-        let settled = settle(&operator, before, 1, started).await?;
+        let settled = settle(&operator, before_activity, 1, started).await?;
         server.wait_quiet(Duration::from_secs(1), timeout).await?;
         Phase {
             requests: Counts::of_operator(&hooks.requests_since(mark)),
             reconciles: operator.reconciles().await? - before,
+            distributions: operator.distributions().await? - before_distributions,
             settle_seconds: settled,
         }
     };
@@ -770,8 +783,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Results> {
     })
 }
 
-/// Waits until the operator has done at least `at_least` reconciles since `before` and then none for a
-/// second; returns the seconds from `started` to its last reconcile.
+/// Waits until the operator has done at least `at_least` reconciles or distribution runs since
+/// `before` and then none for a second; returns the seconds from `started` to its last one.
 async fn settle(
     operator: &Operator,
     before: u64,
@@ -779,14 +792,14 @@ async fn settle(
     started: Instant,
 ) -> anyhow::Result<f64> {
     let quiet = Duration::from_secs(1);
-    let mut last = operator.reconciles().await?;
+    let mut last = operator.activity().await?;
     let mut last_change = Instant::now();
     let deadline = Instant::now() + Duration::from_secs(1800);
     // A change may take a moment to reach the operator; count from the first reconcile it causes.
     let mut changed_once = last > before;
     loop {
         tokio::time::sleep(Duration::from_millis(10)).await;
-        let now = operator.reconciles().await?;
+        let now = operator.activity().await?;
         if now != last {
             last = now;
             last_change = Instant::now();
@@ -867,8 +880,8 @@ pub fn table(r: &Results) -> String {
     row(
         &format!("idle {} s after convergence", a.idle_secs),
         format!(
-            "{} requests, {} reconciles",
-            r.idle.requests.total, r.idle.reconciles
+            "{} requests, {} reconciles, {} distribution runs",
+            r.idle.requests.total, r.idle.reconciles, r.idle.distributions
         ),
         "0 requests",
         Some(r.idle.requests.total == 0),
@@ -876,11 +889,12 @@ pub fn table(r: &Results) -> String {
     row(
         "resync: watches dropped + history compacted (relist, no change)",
         format!(
-            "{} requests ({}), {} writes, {} reconciles",
+            "{} requests ({}), {} writes, {} reconciles, {} distribution runs",
             r.relist.requests.total,
             r.relist.requests.brief(),
             r.relist.requests.writes,
-            r.relist.reconciles
+            r.relist.reconciles,
+            r.relist.distributions
         ),
         "0 writes",
         Some(r.relist.requests.writes == 0),
@@ -888,10 +902,11 @@ pub fn table(r: &Results) -> String {
     row(
         "ConfigMap touched, no effective change",
         format!(
-            "{} requests, {} writes, {} reconciles, settled in {:.2} s",
+            "{} requests, {} writes, {} reconciles, {} distribution runs, settled in {:.2} s",
             r.configmap_touch.requests.total,
             r.configmap_touch.requests.writes,
             r.configmap_touch.reconciles,
+            r.configmap_touch.distributions,
             r.configmap_touch.settle_seconds
         ),
         "0 writes",
@@ -900,8 +915,9 @@ pub fn table(r: &Results) -> String {
     row(
         "one Secret rotated",
         format!(
-            "{} policies reconciled, {} requests ({}), settled in {:.2} s",
+            "{} policies reconciled, {} distribution runs, {} requests ({}), settled in {:.2} s",
             r.secret_update.reconciles,
+            r.secret_update.distributions,
             r.secret_update.requests.total,
             r.secret_update.requests.brief(),
             r.secret_update.settle_seconds

@@ -159,6 +159,22 @@ impl Operator {
         ))
     }
 
+    /// `ramen_hub_secret_distributions_total`, summed over results: runs of the per-Secret
+    /// distribution worker.
+    pub async fn distributions(&self) -> anyhow::Result<u64> {
+        Ok(sum_metric(
+            &self.metrics().await?,
+            "ramen_hub_secret_distributions_total",
+        ))
+    }
+
+    /// DRPolicy reconciles plus distribution runs: everything the operator does.
+    pub async fn activity(&self) -> anyhow::Result<u64> {
+        let text = self.metrics().await?;
+        Ok(sum_metric(&text, "ramen_hub_drpolicy_reconciles_total")
+            + sum_metric(&text, "ramen_hub_secret_distributions_total"))
+    }
+
     /// The captured output so far.
     pub fn log(&self) -> anyhow::Result<String> {
         std::fs::read_to_string(&self.log_path)
