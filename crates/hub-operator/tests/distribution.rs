@@ -1,0 +1,223 @@
+//! Secret distribution as its own per-Secret loop: minimal writes, and the cases the soak found.
+
+mod support;
+
+use drpolicy_api::DRPlacementControl;
+use kube::api::{Api, DeleteParams};
+use pretty_assertions::assert_eq;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use support::{CONFIG, Hub, eventually};
+use test_apiserver::RequestFilter;
+
+/// A config with profiles `minio-on-dr1` … `minio-on-dr{clusters}`, cluster `dri` using Secret
+/// `ramen-s3-secret-dr{(i-1) % 3 + 1}`.
+fn config_with_clusters(clusters: usize) -> String {
+    let mut yaml = String::from(
+        "apiVersion: ramendr.openshift.io/v1alpha1\nkind: RamenConfig\n\
+         drClusterOperator:\n  deploymentAutomationEnabled: true\n  \
+         s3SecretDistributionEnabled: true\n  namespaceName: ramen-system\ns3StoreProfiles:\n",
+    );
+    for i in 1..=clusters {
+        let secret = (i - 1) % 3 + 1;
+        yaml.push_str(&format!(
+            "- s3ProfileName: minio-on-dr{i}\n  s3Bucket: bucket\n  \
+             s3CompatibleEndpoint: http://10.0.0.{i}:30000\n  s3Region: r{i}\n  \
+             s3SecretRef: {{name: ramen-s3-secret-dr{secret}, namespace: ramen-system}}\n"
+        ));
+    }
+    yaml
+}
+
+#[tokio::test]
+async fn a_hub_full_of_policies_converges_with_the_minimal_writes() {
+    let clusters = 8;
+    let mut hub = Hub::prepared(&config_with_clusters(clusters)).await;
+    for i in 4..=clusters {
+        hub.create_drcluster(&format!("dr{i}"), &format!("region-{i}"), true)
+            .await;
+    }
+    // Every pair of clusters: 28 policies over 3 Secrets, each Secret needed by many of them.
+    let mut policies = Vec::new();
+    for a in 1..=clusters {
+        for b in a + 1..=clusters {
+            let name = format!("p-{a}-{b}");
+            hub.create_policy(&name, &[&format!("dr{a}"), &format!("dr{b}")])
+                .await;
+            policies.push(name);
+        }
+    }
+    hub.quiet().await;
+    let mark = hub.server.hooks().mark();
+    hub.start_operator().await;
+    for policy in &policies {
+        hub.wait_distributed(policy).await;
+    }
+    let all: Vec<&str> = ["dr1", "dr2", "dr3", "dr4", "dr5", "dr6", "dr7", "dr8"].into();
+    for secret in 1..=3 {
+        hub.wait_rule(&format!("ramen-s3-secret-dr{secret}"), &all)
+            .await;
+    }
+    hub.quiet().await;
+
+    let mut writes: BTreeMap<String, usize> = BTreeMap::new();
+    for request in hub.server.hooks().writes_since(mark) {
+        let resource = if request.subresource.is_empty() {
+            request.resource.clone()
+        } else {
+            format!("{}/{}", request.resource, request.subresource)
+        };
+        *writes
+            .entry(format!("{} {resource}", request.verb))
+            .or_default() += 1;
+    }
+    let expected: BTreeMap<String, usize> = [
+        // The ConfigMap's backup label.
+        ("patch configmaps", 1),
+        // Label and finalizer, then both conditions in one status write.
+        ("patch drpolicies", policies.len()),
+        ("patch drpolicies/status", policies.len()),
+        // Per Secret: its finalizer, binding, Policy and rule, each once, although every policy
+        // arrives separately.
+        ("patch secrets", 3),
+        ("patch placementbindings", 3),
+        ("patch policies", 3),
+        ("patch placementrules", 3),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    assert_eq!(writes, expected);
+}
+
+#[tokio::test]
+async fn a_deleting_secret_whose_profile_left_the_config_is_released() {
+    let hub = Hub::running().await;
+    hub.create_policy("p1", &["dr1", "dr2"]).await;
+    hub.wait_distributed("p1").await;
+    assert!(hub.secret_has_finalizer("ramen-s3-secret-dr1").await);
+
+    // The profile naming the Secret leaves the config: nothing needs the Secret any more.
+    let trimmed = CONFIG.replace(
+        "  s3SecretRef: {name: ramen-s3-secret-dr1, namespace: ramen-system}\n",
+        "  s3SecretRef: {name: ramen-s3-secret-dr3, namespace: ramen-system}\n",
+    );
+    assert_ne!(trimmed, CONFIG);
+    hub.put_config(&trimmed).await;
+    hub.secrets()
+        .delete("ramen-s3-secret-dr1", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("the deleted Secret is released and gone", || async {
+        hub.secrets()
+            .get_opt("ramen-s3-secret-dr1")
+            .await
+            .unwrap()
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    assert_eq!(hub.rule_clusters("ramen-s3-secret-dr1").await, None);
+    hub.wait_rule("ramen-s3-secret-dr3", &["dr1", "dr2"]).await;
+}
+
+#[tokio::test]
+async fn a_deletion_is_blocked_by_a_drpc_the_cache_has_not_seen_yet() {
+    let hub = Hub::running().await;
+    hub.create_policy("p1", &["dr1", "dr2"]).await;
+    hub.wait_distributed("p1").await;
+
+    // The DRPlacementControl watch is cut and comes back only after 3 s: the cache is blind meanwhile.
+    hub.server.hooks().add_latency(
+        RequestFilter::any()
+            .verb("watch")
+            .resource("drplacementcontrols"),
+        Duration::from_secs(3),
+    );
+    hub.server.close_watches();
+    hub.create_drpc("app", "app-drpc", "p1").await;
+    hub.policies()
+        .delete("p1", &DeleteParams::default())
+        .await
+        .unwrap();
+    let message = hub
+        .wait_condition("p1", "DeletionBlocked", "True", "DRPlacementControlsExist")
+        .await;
+    assert!(message.contains("app/app-drpc"), "{message}");
+    hub.server.hooks().clear_faults();
+    assert!(
+        hub.rule_clusters("ramen-s3-secret-dr1").await.is_some(),
+        "nothing removed while blocked"
+    );
+
+    Api::<DRPlacementControl>::namespaced(hub.client.clone(), "app")
+        .delete("app-drpc", &DeleteParams::default())
+        .await
+        .unwrap();
+    hub.wait_policy_gone("p1").await;
+    assert_eq!(hub.ocm_object_count().await, 0);
+}
+
+#[tokio::test]
+async fn an_unavailable_secret_is_reported_without_naming_other_policies() {
+    let config = CONFIG.replace("{name: ramen-s3-secret-dr3,", "{name: absent-secret,");
+    let mut hub = Hub::prepared(&config).await;
+    hub.start_operator().await;
+    hub.create_policy("p1", &["dr1", "dr3"]).await;
+    let expected = "secret ramen-system/absent-secret not found; it is not distributed";
+    let message = hub
+        .wait_condition("p1", "SecretsDistributed", "False", "SecretsUnavailable")
+        .await;
+    assert_eq!(message, expected);
+    // Another policy needing the same Secret does not change what p1 says (nor make it stale).
+    hub.create_policy("p2", &["dr2", "dr3"]).await;
+    let message = hub
+        .wait_condition("p2", "SecretsDistributed", "False", "SecretsUnavailable")
+        .await;
+    assert_eq!(message, expected);
+    hub.quiet().await;
+    assert_eq!(
+        hub.condition("p1", "SecretsDistributed").await.unwrap().2,
+        expected
+    );
+
+    // The Secret appears: both policies report it distributed.
+    hub.create_secret("absent-secret").await;
+    hub.wait_distributed("p1").await;
+    hub.wait_distributed("p2").await;
+    hub.wait_rule("absent-secret", &["dr1", "dr2", "dr3"]).await;
+}
+
+#[tokio::test]
+async fn a_blocked_deletion_still_holds_and_gets_distribution_when_it_is_enabled() {
+    let disabled = CONFIG.replace(
+        "s3SecretDistributionEnabled: true",
+        "s3SecretDistributionEnabled: false",
+    );
+    let mut hub = Hub::prepared(&disabled).await;
+    hub.start_operator().await;
+    hub.create_policy("p1", &["dr1", "dr2"]).await;
+    hub.wait_condition("p1", "SecretsDistributed", "False", "DistributionDisabled")
+        .await;
+    assert_eq!(hub.ocm_object_count().await, 0);
+    hub.create_drpc("app", "app-drpc", "p1").await;
+    hub.policies()
+        .delete("p1", &DeleteParams::default())
+        .await
+        .unwrap();
+    hub.wait_condition("p1", "DeletionBlocked", "True", "DRPlacementControlsExist")
+        .await;
+
+    // Its applications still rely on it: enabling distribution delivers its secrets.
+    hub.put_config(CONFIG).await;
+    hub.wait_rule("ramen-s3-secret-dr1", &["dr1", "dr2"]).await;
+    hub.wait_rule("ramen-s3-secret-dr2", &["dr1", "dr2"]).await;
+
+    Api::<DRPlacementControl>::namespaced(hub.client.clone(), "app")
+        .delete("app-drpc", &DeleteParams::default())
+        .await
+        .unwrap();
+    hub.wait_policy_gone("p1").await;
+    assert_eq!(hub.ocm_object_count().await, 0);
+    assert!(!hub.secret_has_finalizer("ramen-s3-secret-dr1").await);
+}
