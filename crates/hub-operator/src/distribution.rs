@@ -21,7 +21,7 @@ use secret_propagator::{Applier, LiveObjects, PlanInputs, Scope, SecretState, Se
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::hub::Hub;
@@ -53,14 +53,25 @@ pub struct Outcome {
     pub result: Result,
 }
 
-/// What this process wrote, until its caches show it.
+/// A write of this process the cache may not show yet, and when it was made.
+struct Own<T> {
+    value: T,
+    at: Instant,
+}
+
+/// What this process wrote, until its caches show it (or [`OWN_WRITE_TTL`] passed).
 #[derive(Default)]
 struct OwnWrites {
-    policies: BTreeMap<String, Option<Arc<Policy>>>,
-    placement_rules: BTreeMap<String, Option<Arc<PlacementRule>>>,
-    placement_bindings: BTreeMap<String, Option<Arc<PlacementBinding>>>,
-    secrets: BTreeMap<String, SecretState>,
+    policies: BTreeMap<String, Own<Option<Arc<Policy>>>>,
+    placement_rules: BTreeMap<String, Own<Option<Arc<PlacementRule>>>>,
+    placement_bindings: BTreeMap<String, Own<Option<Arc<PlacementBinding>>>>,
+    secrets: BTreeMap<String, Own<SecretState>>,
 }
+
+/// How long an own write overrides the cache at most. Normally the watch shows it within
+/// milliseconds; if it never does (its event was consumed before the write was remembered, or a later
+/// change hid it), the cache is trusted again after this, and the secret is converged once more.
+const OWN_WRITE_TTL: Duration = Duration::from_secs(5);
 
 /// The kinds whose own writes are remembered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,13 +183,12 @@ impl State {
     /// A watch delivered `name` of `kind` at `resource_version` (`None`: deleted): our write of it,
     /// if that is what it was, is now visible in the cache.
     pub fn observed(&self, kind: Kind, name: &str, resource_version: Option<&str>) {
-        let mut own = lock(&self.own);
         fn seen<K: kube::Resource>(
-            map: &mut BTreeMap<String, Option<Arc<K>>>,
+            map: &mut BTreeMap<String, Own<Option<Arc<K>>>>,
             name: &str,
             version: Option<&str>,
         ) {
-            let done = match (map.get(name), version) {
+            let done = match (map.get(name).map(|o| &o.value), version) {
                 (Some(Some(written)), Some(version)) => rv(written.as_ref()) == Some(version),
                 (Some(None), None) => true,
                 _ => false,
@@ -187,13 +197,14 @@ impl State {
                 map.remove(name);
             }
         }
+        let mut own = lock(&self.own);
         match kind {
             Kind::Policy => seen(&mut own.policies, name, resource_version),
             Kind::PlacementRule => seen(&mut own.placement_rules, name, resource_version),
             Kind::PlacementBinding => seen(&mut own.placement_bindings, name, resource_version),
             Kind::Secret => {
-                let done = own.secrets.get(name).is_some_and(|state| {
-                    resource_version.is_none_or(|v| v == state.resource_version)
+                let done = own.secrets.get(name).is_some_and(|own| {
+                    resource_version.is_none_or(|v| v == own.value.resource_version)
                 });
                 if done {
                     own.secrets.remove(name);
@@ -213,18 +224,14 @@ impl State {
         }
     }
 
-    /// Remembers the writes of a run that the caches do not show yet.
-    fn remember(&self, hub: &Hub, written: &secret_propagator::Written) {
-        if written.is_empty() {
-            return;
-        }
-        let mut own = lock(&self.own);
-        // Checked under the lock against the cache: a watch event applied before this point will not
-        // come again, so a write the cache already shows must not be remembered.
+    /// Remembers the writes of a run that the caches do not show yet; returns whether it remembered
+    /// any.
+    fn remember(&self, hub: &Hub, written: &secret_propagator::Written) -> bool {
         fn keep<K: kube::Resource>(
-            own: &mut BTreeMap<String, Option<Arc<K>>>,
+            own: &mut BTreeMap<String, Own<Option<Arc<K>>>>,
             written: &BTreeMap<String, Option<Arc<K>>>,
             cached: impl Fn(&str) -> Option<Arc<K>>,
+            now: Instant,
         ) {
             for (name, object) in written {
                 let shown = match (object, cached(name)) {
@@ -235,57 +242,115 @@ impl State {
                 if shown {
                     own.remove(name);
                 } else {
-                    own.insert(name.clone(), object.clone());
+                    let value = object.clone();
+                    own.insert(name.clone(), Own { value, at: now });
                 }
             }
         }
-        keep(&mut own.policies, &written.policies, |n| {
-            hub.caches
-                .ocm_policies
-                .get(&ObjectRef::new(n).within(&hub.namespace))
-        });
-        keep(&mut own.placement_rules, &written.placement_rules, |n| {
-            hub.caches
-                .placement_rules
-                .get(&ObjectRef::new(n).within(&hub.namespace))
-        });
+        if written.is_empty() {
+            return false;
+        }
+        let now = Instant::now();
+        fn within<K: kube::Resource<DynamicType = ()>>(n: &str, ns: &str) -> ObjectRef<K> {
+            ObjectRef::new(n).within(ns)
+        }
+        let ns = hub.namespace.as_str();
+        // Decided under the lock against the cache: a watch event applied before this point will not
+        // come again, so a write the cache already shows must not be remembered.
+        let mut own = lock(&self.own);
+        keep(
+            &mut own.policies,
+            &written.policies,
+            |n| hub.caches.ocm_policies.get(&within(n, ns)),
+            now,
+        );
+        keep(
+            &mut own.placement_rules,
+            &written.placement_rules,
+            |n| hub.caches.placement_rules.get(&within(n, ns)),
+            now,
+        );
         keep(
             &mut own.placement_bindings,
             &written.placement_bindings,
-            |n| {
-                hub.caches
-                    .placement_bindings
-                    .get(&ObjectRef::new(n).within(&hub.namespace))
-            },
+            |n| hub.caches.placement_bindings.get(&within(n, ns)),
+            now,
         );
         for (name, state) in &written.secrets {
-            let shown = hub
-                .caches
-                .secrets
-                .get(&ObjectRef::new(name).within(&hub.namespace))
-                .is_some_and(|s| {
-                    s.metadata.resource_version.as_deref() == Some(&state.resource_version)
-                });
-            if shown {
-                own.secrets.remove(name);
-            } else {
-                own.secrets.insert(name.clone(), state.clone());
+            // Only existing Secrets are patched: one the cache does not hold any more is gone (its
+            // deletion finished when we released it), not a write to wait for.
+            match hub.caches.secrets.get(&within(name, ns)) {
+                Some(cached)
+                    if cached.metadata.resource_version.as_deref()
+                        != Some(&state.resource_version) =>
+                {
+                    let value = state.clone();
+                    own.secrets.insert(name.clone(), Own { value, at: now });
+                }
+                _ => {
+                    own.secrets.remove(name);
+                }
             }
         }
+        !own.policies.is_empty()
+            || !own.placement_rules.is_empty()
+            || !own.placement_bindings.is_empty()
+            || !own.secrets.is_empty()
     }
 
-    /// The cached state with our own not-yet-visible writes on top.
+    /// Drops the own writes of `secret` older than [`OWN_WRITE_TTL`]; returns whether there were any.
+    fn expire(&self, secret: &str) -> bool {
+        let mut own = lock(&self.own);
+        let old = |at: &Instant| at.elapsed() >= OWN_WRITE_TTL;
+        let mut expired = false;
+        let drop_if_old = |present: Option<Instant>| present.is_some_and(|at| old(&at));
+        let names = [
+            drpolicy_api::names::ocm_names::policy(secret),
+            drpolicy_api::names::ocm_names::placement_rule(secret),
+            drpolicy_api::names::ocm_names::placement_binding(secret),
+        ];
+        if drop_if_old(own.policies.get(&names[0]).map(|o| o.at)) {
+            own.policies.remove(&names[0]);
+            expired = true;
+        }
+        if drop_if_old(own.placement_rules.get(&names[1]).map(|o| o.at)) {
+            own.placement_rules.remove(&names[1]);
+            expired = true;
+        }
+        if drop_if_old(own.placement_bindings.get(&names[2]).map(|o| o.at)) {
+            own.placement_bindings.remove(&names[2]);
+            expired = true;
+        }
+        if drop_if_old(own.secrets.get(secret).map(|o| o.at)) {
+            own.secrets.remove(secret);
+            expired = true;
+        }
+        expired
+    }
+
+    /// The cached state with our own not-yet-visible writes on top (those younger than
+    /// [`OWN_WRITE_TTL`]).
     fn overlay(&self, live: &mut LiveObjects, secrets: &mut Secrets) {
+        fn fresh<K>(
+            map: &BTreeMap<String, Own<Option<Arc<K>>>>,
+        ) -> BTreeMap<String, Option<Arc<K>>> {
+            map.iter()
+                .filter(|(_, o)| o.at.elapsed() < OWN_WRITE_TTL)
+                .map(|(n, o)| (n.clone(), o.value.clone()))
+                .collect()
+        }
         let own = lock(&self.own);
         let written = secret_propagator::Written {
-            policies: own.policies.clone(),
-            placement_rules: own.placement_rules.clone(),
-            placement_bindings: own.placement_bindings.clone(),
+            policies: fresh(&own.policies),
+            placement_rules: fresh(&own.placement_rules),
+            placement_bindings: fresh(&own.placement_bindings),
             secrets: BTreeMap::new(),
         };
         live.overlay(&written);
-        for (name, state) in &own.secrets {
-            secrets.insert(name.clone(), state.clone());
+        for (name, own) in &own.secrets {
+            if own.at.elapsed() < OWN_WRITE_TTL {
+                secrets.insert(name.clone(), own.value.clone());
+            }
         }
     }
 
@@ -373,7 +438,17 @@ impl Worker {
         let report = Applier::new(self.client.clone())
             .apply(&plan, &secrets, &live)
             .await;
-        state.remember(&self.hub, &report.written);
+        if state.remember(&self.hub, &report.written) {
+            // Should the watch never show a write (see OWN_WRITE_TTL), converge again without it.
+            let hub = self.hub.clone();
+            let secret = secret.to_owned();
+            tokio::spawn(async move {
+                tokio::time::sleep(OWN_WRITE_TTL).await;
+                if hub.distribution.expire(&secret) {
+                    hub.distribution.queue.add(&secret);
+                }
+            });
+        }
 
         let (result, label) = if report.is_ok() {
             state.succeeded(secret);
