@@ -449,12 +449,24 @@ def test_templates_reject_inconsistent_values():
         (["--set", "config.metrics.bindAddress=:70000"], "outside 1-65535"),
         (["--set", "podDisruptionBudget.enabled=true", "--set", "podDisruptionBudget.minAvailable=1"],
          "not both"),
+        (["--set-string", "config.metrics.bindAddress=0"], "disables metrics"),
     ]
     for args, mentions in cases:
         error = render_error(*args)
         assert mentions in error, f"{args}: error does not say {mentions!r}: {error}"
     # Loopback metrics are fine without the Service (metrics then stay inside the pod).
     render("--set", "config.metrics.bindAddress=127.0.0.1:9289", "--set", "metricsService.enabled=false")
+
+
+def test_metrics_bind_address_zero_disables_metrics():
+    docs = render("--set-string", "config.metrics.bindAddress=0", "--set", "metricsService.enabled=false")
+    deployment = next(d for d in docs if d and d["kind"] == "Deployment")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert [p["name"] for p in container["ports"]] == ["health"], container["ports"]
+    assert not any(d and d["kind"] == "Service" for d in docs)
+    configmap = next(d for d in docs if d["kind"] == "ConfigMap")
+    config = yaml.safe_load(configmap["data"]["ramen_manager_config.yaml"])
+    assert config["metrics"]["bindAddress"] == "0", config["metrics"]
 
 
 # --------------------------------------------------------------------------------------------------

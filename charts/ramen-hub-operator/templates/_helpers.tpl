@@ -114,7 +114,10 @@ Health port, from config.health.healthProbeBindAddress (the only source of truth
 Metrics port, from config.metrics.bindAddress (the only source of truth).
 */}}
 {{- define "ramen-hub-operator.metricsPort" -}}
+{{- if eq (toString .Values.config.metrics.bindAddress) "0" }}0
+{{- else }}
 {{- include "ramen-hub-operator.port" (list "config.metrics.bindAddress" .Values.config.metrics.bindAddress) }}
+{{- end }}
 {{- end }}
 
 {{/*

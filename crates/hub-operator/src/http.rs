@@ -54,14 +54,15 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-/// Binds the probe and metrics listeners (one listener when both addresses are equal) and serves them
-/// until the process ends. Returns the bound addresses (useful with port 0).
+/// Binds the probe and metrics listeners (one listener when both addresses are equal; none for metrics
+/// without an address) and serves them until the process ends. Returns the bound addresses (useful
+/// with port 0).
 pub async fn serve(
     health: SocketAddr,
-    metrics_addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
     readiness: Readiness,
     registry: Metrics,
-) -> std::io::Result<(SocketAddr, SocketAddr)> {
+) -> std::io::Result<(SocketAddr, Option<SocketAddr>)> {
     let state = AppState {
         readiness,
         metrics: registry,
@@ -72,10 +73,15 @@ pub async fn serve(
     let metrics_routes = Router::new().route("/metrics", get(metrics));
     let health_listener = TcpListener::bind(health).await?;
     let health_bound = health_listener.local_addr()?;
+    let Some(metrics_addr) = metrics_addr else {
+        let probes = probes.with_state(state);
+        tokio::spawn(async move { axum::serve(health_listener, probes).await });
+        return Ok((health_bound, None));
+    };
     if health == metrics_addr {
         let app = probes.merge(metrics_routes).with_state(state);
         tokio::spawn(async move { axum::serve(health_listener, app).await });
-        return Ok((health_bound, health_bound));
+        return Ok((health_bound, Some(health_bound)));
     }
     let metrics_listener = TcpListener::bind(metrics_addr).await?;
     let metrics_bound = metrics_listener.local_addr()?;
@@ -83,7 +89,7 @@ pub async fn serve(
     let metrics_app = metrics_routes.with_state(state);
     tokio::spawn(async move { axum::serve(health_listener, probes).await });
     tokio::spawn(async move { axum::serve(metrics_listener, metrics_app).await });
-    Ok((health_bound, metrics_bound))
+    Ok((health_bound, Some(metrics_bound)))
 }
 
 /// Parses a Go-style bind address: `:8081` means every interface.

@@ -238,7 +238,14 @@ pub async fn run(
         metrics.clone(),
     )
     .await?;
-    tracing::info!(%health, metrics = %metrics_address, namespace = %settings.namespace, "serving probes and metrics");
+    match metrics_address {
+        Some(metrics) => {
+            tracing::info!(%health, %metrics, namespace = %settings.namespace, "serving probes and metrics");
+        }
+        None => {
+            tracing::info!(%health, namespace = %settings.namespace, "serving probes; metrics disabled (bind address \"0\")");
+        }
+    }
     let options = ControllerOptions {
         namespace: settings.namespace.clone(),
         concurrency: settings.max_concurrent_reconciles,

@@ -22,8 +22,8 @@ pub struct Settings {
     pub namespace: String,
     /// `/healthz` and `/readyz` listen here.
     pub health_address: SocketAddr,
-    /// `/metrics` listens here.
-    pub metrics_address: SocketAddr,
+    /// `/metrics` listens here; `None` (bind address `"0"`, as in controller-runtime) serves no metrics.
+    pub metrics_address: Option<SocketAddr>,
     /// Whether to elect a leader before reconciling.
     pub leader_elect: bool,
     /// Lease name.
@@ -72,7 +72,11 @@ pub fn resolve(args: &RunArgs, config: Option<&RamenConfig>) -> anyhow::Result<S
     Ok(Settings {
         namespace,
         health_address: parse_bind_address(&health).map_err(anyhow::Error::msg)?,
-        metrics_address: parse_bind_address(&metrics).map_err(anyhow::Error::msg)?,
+        metrics_address: if metrics.trim() == "0" {
+            None
+        } else {
+            Some(parse_bind_address(&metrics).map_err(anyhow::Error::msg)?)
+        },
         leader_elect,
         leader_election_id,
         identity: args
@@ -142,7 +146,10 @@ mod tests {
         .config;
         let settings = resolve(&args(&["--namespace", "ns"]), Some(&config)).unwrap();
         assert_eq!(settings.health_address.to_string(), "0.0.0.0:9000");
-        assert_eq!(settings.metrics_address.to_string(), "0.0.0.0:9001");
+        assert_eq!(
+            settings.metrics_address.unwrap().to_string(),
+            "0.0.0.0:9001"
+        );
         assert!(!settings.leader_elect);
         assert_eq!(settings.leader_election_id, "custom");
         assert_eq!(settings.max_concurrent_reconciles, 50);
@@ -167,9 +174,33 @@ mod tests {
     fn defaults_are_ramens() {
         let settings = resolve(&args(&["--namespace", "ns"]), None).unwrap();
         assert_eq!(settings.health_address.to_string(), "0.0.0.0:8081");
-        assert_eq!(settings.metrics_address.to_string(), "127.0.0.1:9289");
+        assert_eq!(
+            settings.metrics_address.unwrap().to_string(),
+            "127.0.0.1:9289"
+        );
         assert!(settings.leader_elect);
         assert_eq!(settings.leader_election_id, "hub.ramendr.openshift.io");
         assert_eq!(settings.max_concurrent_reconciles, 1);
+    }
+
+    #[test]
+    fn metrics_bind_address_zero_disables_metrics() {
+        let config = ramen_config::parse_str(
+            "metrics: {bindAddress: '0'}
+",
+        )
+        .unwrap()
+        .config;
+        let settings = resolve(&args(&["--namespace", "ns"]), Some(&config)).unwrap();
+        assert_eq!(settings.metrics_address, None);
+        let settings = resolve(
+            &args(&["--namespace", "ns", "--metrics-bind-address", ":9100"]),
+            Some(&config),
+        )
+        .unwrap();
+        assert_eq!(
+            settings.metrics_address.unwrap().to_string(),
+            "0.0.0.0:9100"
+        );
     }
 }

@@ -33,12 +33,25 @@ async fn probes_and_metrics_are_served() {
         .watch_errors
         .with_label_values(&["drclusters"])
         .inc();
+    metrics.distributions.with_label_values(&["success"]).inc();
+    metrics
+        .distribution_duration
+        .with_label_values::<&str>(&[])
+        .observe(0.004);
     let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let (health, metrics_addr) = serve(any, any, readiness.clone(), metrics).await.unwrap();
+    let (health, metrics_addr) = serve(any, Some(any), readiness.clone(), metrics.clone())
+        .await
+        .unwrap();
+    let metrics_addr = metrics_addr.unwrap();
     assert_eq!(
         health, metrics_addr,
         "one listener when both addresses are the same"
     );
+    // Without a metrics address ("0"), the probes are served and /metrics is not.
+    let (probes_only, none) = serve(any, None, readiness.clone(), metrics).await.unwrap();
+    assert_eq!(none, None);
+    assert_eq!(get(probes_only, "/healthz").await.0, 200);
+    assert_eq!(get(probes_only, "/metrics").await.0, 404);
 
     assert_eq!(get(health, "/healthz").await.0, 200);
     assert_eq!(
@@ -59,6 +72,8 @@ async fn probes_and_metrics_are_served() {
         "ramen_hub_drpolicy_reconciles_total",
         "ramen_hub_drpolicy_reconcile_duration_seconds_bucket",
         "ramen_hub_watch_errors_total",
+        "ramen_hub_secret_distributions_total",
+        "ramen_hub_secret_distribution_duration_seconds_bucket",
     ] {
         assert!(body.contains(family), "{family} missing from\n{body}");
     }

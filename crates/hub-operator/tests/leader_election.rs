@@ -12,7 +12,7 @@ fn settings(identity: &str) -> Settings {
     Settings {
         namespace: support::NS.into(),
         health_address: "127.0.0.1:0".parse().unwrap(),
-        metrics_address: "127.0.0.1:0".parse().unwrap(),
+        metrics_address: Some("127.0.0.1:0".parse().unwrap()),
         leader_elect: true,
         leader_election_id: "hub.ramendr.openshift.io".into(),
         identity: identity.into(),
