@@ -19,9 +19,10 @@ use kube::Client;
 use kube::runtime::reflector::ObjectRef;
 use secret_propagator::{Applier, LiveObjects, PlanInputs, Scope, SecretState, Secrets, plan};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::sync::Notify;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::hub::Hub;
@@ -97,6 +98,8 @@ pub struct State {
     releasing: Mutex<BTreeMap<String, (Option<String>, u64)>>,
     own: Mutex<OwnWrites>,
     failures: Mutex<BTreeMap<String, u32>>,
+    policies_synced: AtomicBool,
+    synced: Notify,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -116,6 +119,26 @@ impl State {
         State {
             queue,
             ..Default::default()
+        }
+    }
+
+    /// The DRPolicy cache holds its first complete list: holders can be decided. Until then the
+    /// workers wait, so that a restart never takes an empty cache for "no holder" and removes
+    /// distributions.
+    pub fn set_policies_synced(&self) {
+        self.policies_synced.store(true, Ordering::SeqCst);
+        self.synced.notify_waiters();
+    }
+
+    async fn wait_policies_synced(&self) {
+        loop {
+            let notified = self.synced.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.policies_synced.load(Ordering::SeqCst) {
+                return;
+            }
+            notified.await;
         }
     }
 
@@ -389,6 +412,10 @@ impl Worker {
     /// Processes the queue until `shutdown` resolves; the run in progress completes.
     pub async fn run(self: Arc<Self>, shutdown: crate::Shutdown) {
         let queue = self.hub.distribution.queue.clone();
+        tokio::select! {
+            _ = shutdown.clone() => return,
+            _ = self.hub.distribution.wait_policies_synced() => {}
+        }
         loop {
             let key = tokio::select! {
                 _ = shutdown.clone() => return,

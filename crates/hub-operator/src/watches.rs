@@ -408,6 +408,7 @@ pub fn policy_stream(
                     .map(|p| (p.name_any(), distribution_relevant(p)))
                     .collect();
                 relisted = Vec::new();
+                hub.distribution.set_policies_synced();
                 hub.distribute_all();
                 // Secondary caches synced before this stream started: everything is ready now.
                 // (Waiting on the store from another task is not an option: kube's readiness

@@ -221,3 +221,48 @@ async fn a_blocked_deletion_still_holds_and_gets_distribution_when_it_is_enabled
     assert_eq!(hub.ocm_object_count().await, 0);
     assert!(!hub.secret_has_finalizer("ramen-s3-secret-dr1").await);
 }
+
+#[tokio::test]
+async fn a_restart_removes_nothing_while_the_policy_cache_is_still_listing() {
+    let mut hub = Hub::running().await;
+    hub.create_policy("p1", &["dr1", "dr2"]).await;
+    hub.wait_distributed("p1").await;
+    hub.quiet().await;
+    hub.stop_operator().await;
+
+    // On restart the policy list is slow, and the operator sees a change before it completes: the
+    // ConfigMap lost its backup label, which the operator puts back at once.
+    let unlabel = serde_json::json!({"metadata": {"labels": {
+        drpolicy_api::names::OCM_BACKUP_LABEL: null
+    }}});
+    hub.configmaps()
+        .patch(
+            drpolicy_api::names::HUB_OPERATOR_CONFIGMAP,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&unlabel),
+        )
+        .await
+        .unwrap();
+    hub.server.hooks().add_latency(
+        RequestFilter::any().verb("list").resource("drpolicies"),
+        Duration::from_secs(2),
+    );
+    let mark = hub.server.hooks().mark();
+    hub.start_operator().await;
+    hub.quiet().await;
+    hub.server.hooks().clear_faults();
+
+    let writes: Vec<String> = hub
+        .server
+        .hooks()
+        .writes_since(mark)
+        .iter()
+        .map(|r| format!("{} {} {}", r.verb, r.resource, r.name))
+        .collect();
+    assert_eq!(
+        writes,
+        ["patch configmaps ramen-hub-operator-config"],
+        "an empty policy cache is not taken for \"no policy needs the secrets\""
+    );
+    hub.wait_rule("ramen-s3-secret-dr1", &["dr1", "dr2"]).await;
+}
