@@ -108,9 +108,47 @@ impl Hub {
 
     /// Records that this process added our finalizer to `policy` (the patched object).
     pub fn finalizer_added(&self, policy: Arc<DRPolicy>) {
-        if let Some(name) = policy.metadata.name.clone() {
-            lock_poisoned(self.own_writes.lock()).insert(name, OwnWrite::Holding(policy));
+        let Some(name) = policy.metadata.name.clone() else {
+            return;
+        };
+        let mut own = lock_poisoned(self.own_writes.lock());
+        // Decided under the lock against the cache: if the watch already delivered the write, there
+        // is nothing to remember (and nothing would ever forget it).
+        let cached = self.policy(&name);
+        if cached
+            .as_deref()
+            .is_some_and(|c| c.metadata.uid == policy.metadata.uid && holds_distribution(c))
+        {
+            own.remove(&name);
+            return;
         }
+        // Kept until the watch shows it: without managedFields, which are never read.
+        let mut stripped = (*policy).clone();
+        stripped.metadata.managed_fields = None;
+        own.insert(name, OwnWrite::Holding(Arc::new(stripped)));
+    }
+
+    /// The DRPolicy watch delivered `policy`: what this process wrote to its finalizer and the cache
+    /// now shows is forgotten.
+    pub fn policy_observed(&self, policy: &DRPolicy) {
+        let Some(name) = policy.metadata.name.as_deref() else {
+            return;
+        };
+        let mut own = lock_poisoned(self.own_writes.lock());
+        let shown = match own.get(name) {
+            Some(entry) if entry.uid() != policy.metadata.uid.as_deref() => true,
+            Some(OwnWrite::Holding(_)) => holds_distribution(policy),
+            Some(OwnWrite::Released(_)) => !holds_distribution(policy),
+            None => false,
+        };
+        if shown {
+            own.remove(name);
+        }
+    }
+
+    /// How many finalizer writes of this process the cache does not show yet.
+    pub fn pending_own_writes(&self) -> usize {
+        lock_poisoned(self.own_writes.lock()).len()
     }
 
     /// Records that this process removed our finalizer from `policy`.
@@ -589,5 +627,27 @@ mod tests {
         writer.apply_watcher_event(&Event::Delete(with_uid("old", true)));
         writer.apply_watcher_event(&Event::Apply(with_uid("new", true)));
         assert_eq!(holder_names(&hub), ["p"]);
+    }
+
+    #[test]
+    fn own_finalizer_writes_are_forgotten_once_the_watch_shows_them() {
+        let (reader, mut writer) = store::<DRPolicy>();
+        writer.apply_watcher_event(&Event::Apply(policy("p", false)));
+        writer.apply_watcher_event(&Event::Apply(policy("q", false)));
+        let hub = hub_with(reader);
+        hub.finalizer_added(Arc::new(policy("p", true)));
+        hub.finalizer_added(Arc::new(policy("q", true)));
+        assert_eq!(hub.pending_own_writes(), 2);
+        // The watch delivers p with our finalizer: its entry goes, whether or not anyone asked.
+        writer.apply_watcher_event(&Event::Apply(policy("p", true)));
+        hub.policy_observed(&policy("p", true));
+        assert_eq!(hub.pending_own_writes(), 1);
+        // An event that does not show the write yet (an older version) keeps it.
+        hub.policy_observed(&policy("q", false));
+        assert_eq!(hub.pending_own_writes(), 1);
+        // A write the cache already shows when it is recorded is not remembered at all.
+        writer.apply_watcher_event(&Event::Apply(policy("r", true)));
+        hub.finalizer_added(Arc::new(policy("r", true)));
+        assert_eq!(hub.pending_own_writes(), 1);
     }
 }

@@ -38,6 +38,7 @@ use crate::distribution::Kind;
 use crate::http::Readiness;
 use crate::hub::{Caches, Hub};
 use crate::metrics::Metrics;
+use drpolicy_validator::PolicyIndex;
 
 /// Where mapped events go.
 #[derive(Clone)]
@@ -360,7 +361,9 @@ pub fn policy_stream(
     metrics: Metrics,
     readiness: Readiness,
 ) -> impl Stream<Item = Result<DRPolicy, watcher::Error>> + Send + 'static {
-    let mut relisted: Vec<DRPolicy> = Vec::new();
+    // A relist builds the index and fingerprints aside (no copy of the policies), swapped in at its end.
+    let mut relisted = PolicyIndex::new();
+    let mut relisted_fingerprints: HashMap<String, u64> = HashMap::new();
     let mut fingerprints: HashMap<String, u64> = HashMap::new();
     watcher::watcher(
         Api::<DRPolicy>::all(client.clone()),
@@ -381,6 +384,7 @@ pub fn policy_stream(
                 });
                 let new = hub.with_index(|i| i.clusters_of(&name).is_none());
                 hub.with_index_mut(|i| i.apply(policy));
+                hub.policy_observed(policy);
                 let fingerprint = distribution_relevant(policy);
                 if fingerprints.insert(name, fingerprint) != Some(fingerprint) {
                     hub.distribute_for_policy(policy, &previous);
@@ -399,15 +403,18 @@ pub fn policy_stream(
                 hub.distribute_for_policy(policy, &[]);
                 requeue.each(sharing.iter().map(String::as_str));
             }
-            Ok(Event::Init) => relisted.clear(),
-            Ok(Event::InitApply(policy)) => relisted.push(policy.clone()),
+            Ok(Event::Init) => {
+                relisted = PolicyIndex::new();
+                relisted_fingerprints.clear();
+            }
+            Ok(Event::InitApply(policy)) => {
+                relisted.apply(policy);
+                relisted_fingerprints.insert(policy.name_any(), distribution_relevant(policy));
+            }
             Ok(Event::InitDone) => {
-                hub.with_index_mut(|i| i.reset(relisted.iter()));
-                fingerprints = relisted
-                    .iter()
-                    .map(|p| (p.name_any(), distribution_relevant(p)))
-                    .collect();
-                relisted = Vec::new();
+                let index = std::mem::replace(&mut relisted, PolicyIndex::new());
+                hub.with_index_mut(|i| *i = index);
+                fingerprints = std::mem::take(&mut relisted_fingerprints);
                 hub.distribution.set_policies_synced();
                 hub.distribute_all();
                 // Secondary caches synced before this stream started: everything is ready now.
