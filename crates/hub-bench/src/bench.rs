@@ -601,6 +601,8 @@ pub struct Results {
     pub configmap_touch: Phase,
     /// One S3 Secret rotated.
     pub secret_update: Phase,
+    /// CPU seconds (user + system) the operator used from its start until convergence was seen.
+    pub converge_cpu_seconds: f64,
     /// The operator's VmHWM in MiB.
     pub peak_rss_mib: f64,
     /// The operator's VmRSS at the end in MiB.
@@ -651,6 +653,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Results> {
         .wait_converged(&layout, &expected, timeout, &mut operator)
         .await?;
     let converge_seconds = converged.duration_since(operator.started).as_secs_f64();
+    let converge_cpu_seconds = operator.cpu_seconds().unwrap_or(0.0);
     server.wait_quiet(Duration::from_secs(1), timeout).await?;
     let convergence = Counts::of_operator(&hooks.requests_since(mark));
 
@@ -777,6 +780,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Results> {
         relist,
         configmap_touch,
         secret_update,
+        converge_cpu_seconds,
         peak_rss_mib,
         final_rss_mib,
         leaks,
@@ -855,6 +859,12 @@ pub fn table(r: &Results) -> String {
         format!("{:.2} ×", r.ratio),
         "≤ 1.5",
         Some(r.ratio <= 1.5),
+    );
+    row(
+        "operator CPU until converged (user + system)",
+        format!("{:.2} s", r.converge_cpu_seconds),
+        "",
+        None,
     );
     row(
         "of which: start until caches synced (/readyz)",

@@ -143,6 +143,18 @@ impl Operator {
         status_field(self.pid, "VmRSS:")
     }
 
+    /// CPU time (user + system) the process used so far, in seconds, from `/proc/<pid>/stat`.
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).ok()?;
+        // Fields after the command (which may contain spaces) in parentheses: state is field 3,
+        // utime 14 and stime 15.
+        let rest = stat.rsplit_once(')')?.1;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: u64 =
+            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        Some(ticks as f64 / clock_ticks_per_second())
+    }
+
     /// The Prometheus text of `/metrics`.
     pub async fn metrics(&self) -> anyhow::Result<String> {
         match http_get(self.metrics, "/metrics").await? {
@@ -250,6 +262,18 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<(u16, Stri
         .map(|(_, b)| b.to_owned())
         .unwrap_or_default();
     Ok((status, body))
+}
+
+/// `getconf CLK_TCK` (100 on Linux unless configured otherwise).
+fn clock_ticks_per_second() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .filter(|t| *t > 0.0)
+        .unwrap_or(100.0)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use drpolicy_api::ocm::{PlacementBinding, PlacementRule, Policy};
 use drpolicy_api::{DRCluster, DRPlacementControl, DRPolicy};
 use drpolicy_validator::{PolicyIndex, secret_for_cluster, validate};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::core::PartialObjectMeta;
 use kube::runtime::reflector::{ObjectRef, Store};
 use ramen_config::{ConfigMapLocation, RamenConfig};
@@ -71,6 +72,25 @@ impl OwnWrite {
     }
 }
 
+/// Conditions this process wrote to a policy object (by uid), and their JSON form for comparison.
+struct OwnStatus {
+    uid: Option<String>,
+    conditions: Vec<Condition>,
+    json: serde_json::Value,
+}
+
+fn conditions_json(conditions: &[Condition]) -> serde_json::Value {
+    serde_json::to_value(conditions).unwrap_or_default()
+}
+
+fn cached_conditions(policy: &DRPolicy) -> &[Condition] {
+    policy
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_deref())
+        .unwrap_or_default()
+}
+
 /// Caches plus derived state.
 pub struct Hub {
     /// The operator namespace.
@@ -83,6 +103,8 @@ pub struct Hub {
     // policy sharing a secret could plan from a cache that lags our own write and shrink (or regrow) a
     // PlacementRule for a moment.
     own_writes: Mutex<BTreeMap<String, OwnWrite>>,
+    // Status conditions this process wrote, until the cache shows them: (uid, conditions, their JSON).
+    own_status: Mutex<BTreeMap<String, OwnStatus>>,
     /// Secret distribution: its queue, outcomes and this process' own OCM writes.
     pub distribution: crate::distribution::State,
 }
@@ -102,6 +124,7 @@ impl Hub {
             index: RwLock::new(PolicyIndex::new()),
             config: Mutex::new(ConfigCache::default()),
             own_writes: Mutex::new(BTreeMap::new()),
+            own_status: Mutex::new(BTreeMap::new()),
             distribution: crate::distribution::State::new(queue),
         }
     }
@@ -128,12 +151,62 @@ impl Hub {
         own.insert(name, OwnWrite::Holding(Arc::new(stripped)));
     }
 
-    /// The DRPolicy watch delivered `policy`: what this process wrote to its finalizer and the cache
-    /// now shows is forgotten.
+    /// The status conditions of `policy` as this process last wrote them, or as cached.
+    pub fn conditions_of(&self, policy: &DRPolicy) -> Vec<Condition> {
+        let name = policy.metadata.name.as_deref().unwrap_or_default();
+        match lock_poisoned(self.own_status.lock()).get(name) {
+            Some(own) if own.uid == policy.metadata.uid => own.conditions.clone(),
+            _ => cached_conditions(policy).to_vec(),
+        }
+    }
+
+    /// Records the conditions this process just wrote to `policy`, until the watch shows them.
+    pub fn status_written(&self, policy: &DRPolicy, conditions: Vec<Condition>) {
+        let Some(name) = policy.metadata.name.clone() else {
+            return;
+        };
+        let json = conditions_json(&conditions);
+        let mut own = lock_poisoned(self.own_status.lock());
+        let shown = self.policy(&name).is_some_and(|cached| {
+            cached.metadata.uid == policy.metadata.uid
+                && conditions_json(cached_conditions(&cached)) == json
+        });
+        if shown {
+            own.remove(&name);
+        } else {
+            let uid = policy.metadata.uid.clone();
+            own.insert(
+                name,
+                OwnStatus {
+                    uid,
+                    conditions,
+                    json,
+                },
+            );
+        }
+    }
+
+    /// The DRPolicy watch relisted: its cache is authoritative again.
+    pub fn policies_relisted(&self) {
+        lock_poisoned(self.own_status.lock()).clear();
+    }
+
+    /// The DRPolicy watch delivered `policy`: what this process wrote to its finalizer or status and
+    /// the cache now shows is forgotten.
     pub fn policy_observed(&self, policy: &DRPolicy) {
         let Some(name) = policy.metadata.name.as_deref() else {
             return;
         };
+        {
+            let mut own = lock_poisoned(self.own_status.lock());
+            let shown = own.get(name).is_some_and(|own| {
+                own.uid != policy.metadata.uid
+                    || own.json == conditions_json(cached_conditions(policy))
+            });
+            if shown {
+                own.remove(name);
+            }
+        }
         let mut own = lock_poisoned(self.own_writes.lock());
         let shown = match own.get(name) {
             Some(entry) if entry.uid() != policy.metadata.uid.as_deref() => true,
@@ -146,9 +219,9 @@ impl Hub {
         }
     }
 
-    /// How many finalizer writes of this process the cache does not show yet.
+    /// How many finalizer and status writes of this process the cache does not show yet.
     pub fn pending_own_writes(&self) -> usize {
-        lock_poisoned(self.own_writes.lock()).len()
+        lock_poisoned(self.own_writes.lock()).len() + lock_poisoned(self.own_status.lock()).len()
     }
 
     /// Records that this process removed our finalizer from `policy`.
@@ -162,6 +235,7 @@ impl Hub {
     /// Forgets what this process wrote to policy `name` (it was deleted).
     pub fn forget_own_writes(&self, name: &str) {
         lock_poisoned(self.own_writes.lock()).remove(name);
+        lock_poisoned(self.own_status.lock()).remove(name);
     }
 
     /// The policy as a holder: the cached object when it holds a distribution, the object we patched

@@ -582,11 +582,7 @@ async fn write_status(
     desired: &[Desired],
     remove: &[&str],
 ) -> Result<bool, ReconcileError> {
-    let current = policy
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.clone())
-        .unwrap_or_default();
+    let current = ctx.hub.conditions_of(policy);
     Ok(write_conditions(ctx, policy, &current, desired, remove)
         .await?
         .is_some())
@@ -614,6 +610,7 @@ async fn write_conditions(
         )
         .await
         .map_err(ReconcileError::Status)?;
+    ctx.hub.status_written(policy, next.clone());
     Ok(Some(next))
 }
 

@@ -412,6 +412,7 @@ pub fn policy_stream(
                 relisted_fingerprints.insert(policy.name_any(), distribution_relevant(policy));
             }
             Ok(Event::InitDone) => {
+                hub.policies_relisted();
                 let index = std::mem::replace(&mut relisted, PolicyIndex::new());
                 hub.with_index_mut(|i| *i = index);
                 fingerprints = std::mem::take(&mut relisted_fingerprints);
