@@ -41,19 +41,32 @@ pub fn metro_conflict(
     b: &DRPolicy,
     drclusters: &(impl DRClusterLookup + ?Sized),
 ) -> bool {
-    let a_clusters: BTreeSet<&str> = a.spec.dr_clusters.iter().map(String::as_str).collect();
-    let common: BTreeSet<&str> = b
+    // Called for every pair of policies sharing a cluster: no allocation, policies list few clusters.
+    b.spec
+        .dr_clusters
+        .iter()
+        .filter(|c| a.spec.dr_clusters.contains(c))
+        .any(|c| in_metro_region(a, c, drclusters) || in_metro_region(b, c, drclusters))
+}
+
+/// Whether `cluster` (one of `policy`'s) lies in a metro region of `policy`: another of its clusters has
+/// a DRCluster in the same region.
+fn in_metro_region(
+    policy: &DRPolicy,
+    cluster: &str,
+    drclusters: &(impl DRClusterLookup + ?Sized),
+) -> bool {
+    let Some(region) = drclusters.drcluster(cluster).map(|d| d.region()) else {
+        return false;
+    };
+    policy
         .spec
         .dr_clusters
         .iter()
-        .map(String::as_str)
-        .filter(|c| a_clusters.contains(c))
-        .collect();
-    if common.is_empty() {
-        return false;
-    }
-    metro_regions(a, drclusters)
-        .values()
-        .chain(metro_regions(b, drclusters).values())
-        .any(|region| region.iter().any(|c| common.contains(c)))
+        .filter(|other| other.as_str() != cluster)
+        .any(|other| {
+            drclusters
+                .drcluster(other)
+                .is_some_and(|d| d.region() == region)
+        })
 }

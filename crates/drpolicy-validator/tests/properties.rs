@@ -1,8 +1,9 @@
 //! Properties: validation never panics; every interval the CRD pattern accepts converts.
 
 use drpolicy_api::{DRCluster, DRClusterSpec, DRPolicy, DRPolicySpec};
-use drpolicy_validator::{scheduling_interval_seconds, validate};
+use drpolicy_validator::{metro_conflict, metro_regions, scheduling_interval_seconds, validate};
 use proptest::prelude::*;
+use std::collections::BTreeSet;
 
 proptest! {
     #[test]
@@ -36,5 +37,34 @@ proptest! {
         let policy = mk("p", &clusters);
         let others: Vec<DRPolicy> = others.iter().enumerate().map(|(i, c)| mk(&format!("o{i}"), c)).collect();
         let _ = validate(&policy, &drclusters, &others);
+    }
+
+    #[test]
+    fn metro_conflict_is_a_shared_cluster_in_a_metro_region_of_either_policy(
+        a in proptest::collection::vec("[a-d]", 0..4),
+        b in proptest::collection::vec("[a-d]", 0..4),
+        existing in proptest::collection::vec(("[a-d]", "[xy]{0,1}"), 0..5),
+    ) {
+        let drclusters: Vec<DRCluster> = existing
+            .iter()
+            .map(|(name, region)| DRCluster::new(name, DRClusterSpec {
+                region: Some(region.clone()),
+                ..Default::default()
+            }))
+            .collect();
+        let mk = |name: &str, c: &Vec<String>| DRPolicy::new(name, DRPolicySpec {
+            dr_clusters: c.clone(),
+            ..Default::default()
+        });
+        let (a, b) = (mk("a", &a), mk("b", &b));
+        // The definition, spelled out with the region maps.
+        let common: BTreeSet<&String> =
+            a.spec.dr_clusters.iter().filter(|c| b.spec.dr_clusters.contains(c)).collect();
+        let expected = metro_regions(&a, &drclusters)
+            .values()
+            .chain(metro_regions(&b, &drclusters).values())
+            .any(|region| region.iter().any(|c| common.iter().any(|x| x.as_str() == *c)));
+        prop_assert_eq!(metro_conflict(&a, &b, &drclusters), expected);
+        prop_assert_eq!(metro_conflict(&b, &a, &drclusters), expected, "symmetric");
     }
 }

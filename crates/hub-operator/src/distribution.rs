@@ -204,13 +204,14 @@ impl State {
     }
 
     /// A watch delivered `name` of `kind` at `resource_version` (`None`: deleted): our write of it,
-    /// if that is what it was, is now visible in the cache.
-    pub fn observed(&self, kind: Kind, name: &str, resource_version: Option<&str>) {
+    /// if that is what it was, is now visible in the cache. Returns whether the event was exactly our
+    /// own write, which the run that made it has already taken into account (no new run is needed).
+    pub fn observed(&self, kind: Kind, name: &str, resource_version: Option<&str>) -> bool {
         fn seen<K: kube::Resource>(
             map: &mut BTreeMap<String, Own<Option<Arc<K>>>>,
             name: &str,
             version: Option<&str>,
-        ) {
+        ) -> bool {
             let done = match (map.get(name).map(|o| &o.value), version) {
                 (Some(Some(written)), Some(version)) => rv(written.as_ref()) == Some(version),
                 (Some(None), None) => true,
@@ -219,20 +220,30 @@ impl State {
             if done {
                 map.remove(name);
             }
+            done
         }
         let mut own = lock(&self.own);
         match kind {
             Kind::Policy => seen(&mut own.policies, name, resource_version),
             Kind::PlacementRule => seen(&mut own.placement_rules, name, resource_version),
             Kind::PlacementBinding => seen(&mut own.placement_bindings, name, resource_version),
-            Kind::Secret => {
-                let done = own.secrets.get(name).is_some_and(|own| {
-                    resource_version.is_none_or(|v| v == own.value.resource_version)
-                });
-                if done {
-                    own.secrets.remove(name);
+            Kind::Secret => match resource_version {
+                Some(version) => {
+                    let ours = own
+                        .secrets
+                        .get(name)
+                        .is_some_and(|own| own.value.resource_version == version);
+                    if ours {
+                        own.secrets.remove(name);
+                    }
+                    ours
                 }
-            }
+                // Gone: whatever we wrote is moot, and the outcome changes (deleting → missing).
+                None => {
+                    own.secrets.remove(name);
+                    false
+                }
+            },
         }
     }
 

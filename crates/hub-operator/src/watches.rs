@@ -239,8 +239,13 @@ pub fn start_secondary(
                 return;
             };
             let version = meta.metadata.resource_version.as_deref();
-            hub.distribution
-                .observed(Kind::Secret, name, version.filter(|_| !deleted));
+            if hub
+                .distribution
+                .observed(Kind::Secret, name, version.filter(|_| !deleted))
+            {
+                // Our own finalizer write: the run that made it already used it.
+                return;
+            }
             let ours = meta
                 .metadata
                 .finalizers
@@ -338,8 +343,13 @@ fn ocm_mapper<K: Resource>(hub: HubCell, kind: Kind) -> impl FnMut(Change<'_, K>
         };
         let name = object.meta().name.clone().unwrap_or_default();
         let version = object.meta().resource_version.as_deref();
-        hub.distribution
-            .observed(kind, &name, version.filter(|_| !deleted));
+        if hub
+            .distribution
+            .observed(kind, &name, version.filter(|_| !deleted))
+        {
+            // Our own write: the run that made it already used it.
+            return;
+        }
         let kind_name = match kind {
             Kind::Policy => "Policy",
             Kind::PlacementRule => "PlacementRule",
