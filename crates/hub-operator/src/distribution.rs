@@ -457,7 +457,8 @@ impl Worker {
             return "skipped";
         };
         let drclusters = self.hub.drclusters();
-        let holders = self.hub.distribution_holders(secret, &config, &drclusters);
+        let drclusters = &*drclusters;
+        let holders = self.hub.distribution_holders(secret, &config, drclusters);
         let mut secrets = self.hub.secrets();
         let scope = BTreeSet::from([secret.to_owned()]);
         let mut live = self.hub.live_objects(Some(&scope));

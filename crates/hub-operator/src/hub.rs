@@ -14,6 +14,7 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use ramen_config::{ConfigMapLocation, RamenConfig};
 use secret_propagator::{LiveObjects, SecretState, Secrets};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 /// Reflector stores of every watched kind.
@@ -91,6 +92,9 @@ fn cached_conditions(policy: &DRPolicy) -> &[Condition] {
         .unwrap_or_default()
 }
 
+/// DRClusters by name, shared by the reconciles that read them.
+type DRClusterMap = Arc<BTreeMap<String, Arc<DRCluster>>>;
+
 /// Caches plus derived state.
 pub struct Hub {
     /// The operator namespace.
@@ -105,6 +109,8 @@ pub struct Hub {
     own_writes: Mutex<BTreeMap<String, OwnWrite>>,
     // Status conditions this process wrote, until the cache shows them: (uid, conditions, their JSON).
     own_status: Mutex<BTreeMap<String, OwnStatus>>,
+    drclusters_version: AtomicU64,
+    drclusters_map: Mutex<Option<(u64, DRClusterMap)>>,
     /// Secret distribution: its queue, outcomes and this process' own OCM writes.
     pub distribution: crate::distribution::State,
 }
@@ -125,6 +131,8 @@ impl Hub {
             config: Mutex::new(ConfigCache::default()),
             own_writes: Mutex::new(BTreeMap::new()),
             own_status: Mutex::new(BTreeMap::new()),
+            drclusters_version: AtomicU64::new(0),
+            drclusters_map: Mutex::new(None),
             distribution: crate::distribution::State::new(queue),
         }
     }
@@ -291,14 +299,31 @@ impl Hub {
         self.caches.policies.get(&ObjectRef::new(name))
     }
 
-    /// Every DRCluster by name.
-    pub fn drclusters(&self) -> BTreeMap<String, Arc<DRCluster>> {
-        self.caches
-            .drclusters
-            .state()
-            .into_iter()
-            .filter_map(|c| Some((c.metadata.name.clone()?, c)))
-            .collect()
+    /// Every DRCluster by name. The map is rebuilt only after the DRCluster watch reported a change
+    /// ([`Hub::drclusters_changed`]); every reconcile reads it.
+    pub fn drclusters(&self) -> Arc<BTreeMap<String, Arc<DRCluster>>> {
+        let version = self.drclusters_version.load(Ordering::SeqCst);
+        let mut cached = lock_poisoned(self.drclusters_map.lock());
+        if let Some((built, map)) = cached.as_ref()
+            && *built == version
+        {
+            return map.clone();
+        }
+        let map: Arc<BTreeMap<String, Arc<DRCluster>>> = Arc::new(
+            self.caches
+                .drclusters
+                .state()
+                .into_iter()
+                .filter_map(|c| Some((c.metadata.name.clone()?, c)))
+                .collect(),
+        );
+        *cached = Some((version, map.clone()));
+        map
+    }
+
+    /// The DRCluster cache changed: the next [`Hub::drclusters`] rebuilds its map.
+    pub fn drclusters_changed(&self) {
+        self.drclusters_version.fetch_add(1, Ordering::SeqCst);
     }
 
     /// The other policies sharing a cluster with `policy`.
@@ -402,6 +427,7 @@ impl Hub {
     /// Names of the policies whose secret set contains `secret` under `config`.
     pub fn policies_needing_secret(&self, secret: &str, config: &RamenConfig) -> BTreeSet<String> {
         let drclusters = self.drclusters();
+        let drclusters = &*drclusters;
         let clusters: Vec<&String> = drclusters
             .keys()
             .filter(|c| secret_for_cluster(c, &drclusters, config).is_ok_and(|s| s == secret))
@@ -547,6 +573,7 @@ impl Hub {
             return;
         };
         let drclusters = self.drclusters();
+        let drclusters = &*drclusters;
         let mut clusters: BTreeSet<String> = policy
             .spec
             .dr_clusters

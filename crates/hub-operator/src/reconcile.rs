@@ -236,6 +236,8 @@ async fn reconcile_policy(
     };
 
     let drclusters = ctx.hub.drclusters();
+
+    let drclusters = &*drclusters;
     let others = ctx.hub.policies_sharing_clusters(policy);
     if let Err(invalid) = validate(policy, &drclusters, others.iter().map(AsRef::as_ref)) {
         let condition = Desired::failed(names::VALIDATED, invalid.reason(), invalid.to_string());
@@ -265,11 +267,11 @@ async fn reconcile_policy(
         }
     };
 
-    update_interval_metric(ctx, &policy, &drclusters);
+    update_interval_metric(ctx, &policy, drclusters);
     // The secrets are distributed by their own workers; this policy reports their outcome. Until every
     // secret it needs has been converged with it as a holder, nothing is written: the worker requeues
     // it, and `Validated` and `SecretsDistributed` land in one status write.
-    let Some(distributed) = distribution_condition(ctx, &policy, &config, &drclusters) else {
+    let Some(distributed) = distribution_condition(ctx, &policy, &config, drclusters) else {
         return Ok((Action::await_change(), SUCCESS));
     };
     let validated = Desired::ok(
@@ -485,6 +487,7 @@ async fn finalize(
     // other holder needs goes), then the finalizer goes.
     let released_at = state.release(policy);
     let drclusters = ctx.hub.drclusters();
+    let drclusters = &*drclusters;
     let mut scope = needed_secrets(policy, &drclusters, &config).secrets;
     for secret in ctx.hub.known_secrets(Some(&config)) {
         if state

@@ -87,6 +87,8 @@ enum Change<'a, K> {
     Deleted(&'a K),
     /// The cache was replaced by a relist after a watch gap.
     Relisted,
+    /// The first complete list is in the cache.
+    Synced,
 }
 
 /// Runs a watcher into a store and calls `on_change` for every change after the first complete list;
@@ -129,7 +131,10 @@ where
                         hub.distribute_all();
                     }
                 }
-                Ok(Event::InitDone) => listed_once = true,
+                Ok(Event::InitDone) => {
+                    listed_once = true;
+                    on_change(Change::Synced);
+                }
                 Ok(_) => {}
                 Err(error) => {
                     metrics.watch_errors.with_label_values(&[resource]).inc();
@@ -143,7 +148,7 @@ where
 fn object<'a, K>(change: &Change<'a, K>) -> Option<&'a K> {
     match *change {
         Change::Applied(obj) | Change::Deleted(obj) => Some(obj),
-        Change::Relisted => None,
+        Change::Relisted | Change::Synced => None,
     }
 }
 
@@ -183,6 +188,7 @@ pub fn start_secondary(
         (requeue.all.clone(), hub.clone()),
         move |change| {
             let Some(hub) = h.get() else { return };
+            hub.drclusters_changed();
             let Some(name) = object(&change).and_then(|c| c.metadata.name.as_deref()) else {
                 return;
             };
