@@ -200,10 +200,11 @@ impl Hub {
     }
 
     /// The DRPolicy watch delivered `policy`: what this process wrote to its finalizer or status and
-    /// the cache now shows is forgotten.
-    pub fn policy_observed(&self, policy: &DRPolicy) {
+    /// the cache now shows is forgotten. Returns whether the object is exactly the result of our own
+    /// finalizer write (same resourceVersion): the reconcile that made it already went on with it.
+    pub fn policy_observed(&self, policy: &DRPolicy) -> bool {
         let Some(name) = policy.metadata.name.as_deref() else {
-            return;
+            return false;
         };
         {
             let mut own = lock_poisoned(self.own_status.lock());
@@ -216,15 +217,20 @@ impl Hub {
             }
         }
         let mut own = lock_poisoned(self.own_writes.lock());
-        let shown = match own.get(name) {
-            Some(entry) if entry.uid() != policy.metadata.uid.as_deref() => true,
-            Some(OwnWrite::Holding(_)) => holds_distribution(policy),
-            Some(OwnWrite::Released(_)) => !holds_distribution(policy),
-            None => false,
+        let (shown, exact) = match own.get(name) {
+            Some(entry) if entry.uid() != policy.metadata.uid.as_deref() => (true, false),
+            Some(OwnWrite::Holding(patched)) => (
+                holds_distribution(policy),
+                patched.metadata.resource_version.is_some()
+                    && patched.metadata.resource_version == policy.metadata.resource_version,
+            ),
+            Some(OwnWrite::Released(_)) => (!holds_distribution(policy), false),
+            None => (false, false),
         };
         if shown {
             own.remove(name);
         }
+        exact
     }
 
     /// How many finalizer and status writes of this process the cache does not show yet.

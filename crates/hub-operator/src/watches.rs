@@ -381,6 +381,10 @@ pub fn policy_stream(
     let mut relisted = PolicyIndex::new();
     let mut relisted_fingerprints: HashMap<String, u64> = HashMap::new();
     let mut fingerprints: HashMap<String, u64> = HashMap::new();
+    // Reconcile-relevant fields last seen per policy (a policy whose relevant fields did not change is
+    // not reconciled again: our own status writes, say).
+    let mut last_relevant: HashMap<String, u64> = HashMap::new();
+    let hub_filter = hub.clone();
     watcher::watcher(
         Api::<DRPolicy>::all(client.clone()),
         watcher::Config::default(),
@@ -400,7 +404,6 @@ pub fn policy_stream(
                 });
                 let new = hub.with_index(|i| i.clusters_of(&name).is_none());
                 hub.with_index_mut(|i| i.apply(policy));
-                hub.policy_observed(policy);
                 let fingerprint = distribution_relevant(policy);
                 if fingerprints.insert(name, fingerprint) != Some(fingerprint) {
                     hub.distribute_for_policy(policy, &previous);
@@ -452,7 +455,25 @@ pub fn policy_stream(
         }
     })
     .applied_objects()
-    .predicate_filter(reconcile_relevant, Default::default())
+    .filter_map(move |item| {
+        let keep = match (&item, hub_filter.get()) {
+            (Ok(policy), Some(hub)) => {
+                let own = hub.policy_observed(policy);
+                let relevant = reconcile_relevant(policy);
+                let previous = last_relevant.insert(policy.name_any(), relevant);
+                if last_relevant.len() > 2 * hub.with_index(|i| i.len()) + 1024 {
+                    // Forget policies that are gone.
+                    last_relevant
+                        .retain(|name, _| hub.with_index(|i| i.clusters_of(name).is_some()));
+                }
+                // Our own label-and-finalizer write comes back as an event; the reconcile that
+                // made it already went on with the patched object.
+                previous != Some(relevant) && !own
+            }
+            _ => true,
+        };
+        futures::future::ready(keep.then_some(item))
+    })
 }
 
 /// The fields of a policy that can change which secrets it holds: identity, spec, deletion, and our
@@ -483,10 +504,11 @@ fn sharing(hub: &Hub, policy: &DRPolicy) -> BTreeSet<String> {
     names
 }
 
-/// The fields whose change needs a reconcile: spec (generation), deletion, finalizers and the backup
-/// label. Our own status writes do not retrigger.
-fn reconcile_relevant(policy: &DRPolicy) -> Option<u64> {
+/// The fields whose change needs a reconcile: identity, spec (generation), deletion, finalizers and the
+/// backup label. Our own status writes do not retrigger.
+fn reconcile_relevant(policy: &DRPolicy) -> u64 {
     let mut hasher = DefaultHasher::new();
+    policy.metadata.uid.hash(&mut hasher);
     policy.metadata.generation.hash(&mut hasher);
     policy
         .metadata
@@ -498,7 +520,7 @@ fn reconcile_relevant(policy: &DRPolicy) -> Option<u64> {
         .labels()
         .get(drpolicy_api::names::OCM_BACKUP_LABEL)
         .hash(&mut hasher);
-    Some(hasher.finish())
+    hasher.finish()
 }
 
 /// Assembles [`Caches`] from the primary store and the secondary watches.
