@@ -1,5 +1,5 @@
 //! Measures and stresses the hub operator as a separate process against the embedded API server: the
-//! scale benchmark (`hub-bench`, [`bench`]) and the fault-injection soak (`hub-soak`, [`soak`]).
+//! scale benchmark (`hub-bench`, [`bench`](mod@bench)) and the fault-injection soak (`hub-soak`, [`soak`]).
 //!
 //! Both seed a hub on an in-process [`test_apiserver::TestApiServer`] (so the request log and fault
 //! injection are at hand), run the real `hub-operator` binary against its kubeconfig (so its memory

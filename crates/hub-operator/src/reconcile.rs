@@ -1,6 +1,9 @@
 //! The DRPolicy reconcile, in the seed's order: read the config → deleting? → validate → label and
-//! finalizer → distribute → status. Every read comes from the caches; writes are patches, and a
-//! converged policy costs no request at all.
+//! finalizer → distribution → status. The distribution itself is converged per Secret by
+//! [`crate::distribution`]; a policy reports the outcomes of the Secrets it needs, and its deletion
+//! waits until they were converged without it. Every read comes from the caches (except one LIST of
+//! DRPlacementControls before a deletion is let go); writes are patches, and a converged policy costs
+//! no request at all.
 
 use drpolicy_api::DRPolicy;
 use drpolicy_api::names::{

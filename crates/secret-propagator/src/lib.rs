@@ -1,5 +1,5 @@
 //! Decides which OCM governance objects must exist to distribute RamenDR hub S3 Secrets to managed
-//! clusters ([`plan`]), and converges the hub to that with the fewest writes ([`Applier`]).
+//! clusters ([`plan()`]), and converges the hub to that with the fewest writes ([`Applier`]).
 //!
 //! A cluster receives secret `S` iff some policy holding a distribution lists it and needs `S`. Per
 //! secret the hub carries a `Policy` `S` (its ConfigurationPolicy creates the Secret from hub templates —

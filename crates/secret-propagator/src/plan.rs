@@ -22,7 +22,7 @@ pub enum Scope {
     /// Every secret: anything distributed that the plan does not want is removed.
     All,
     /// Only these secrets; others are left alone whatever their state. The holders given to
-    /// [`plan`] must include every holder needing one of them.
+    /// [`plan()`] must include every holder needing one of them.
     Secrets(BTreeSet<String>),
 }
 
