@@ -45,6 +45,8 @@ pub mod validate;
 pub use index::PolicyIndex;
 pub use interval::{IntervalError, scheduling_interval_seconds};
 pub use lookup::DRClusterLookup;
-pub use metro::{metro_conflict, metro_regions, supports_metro};
+pub use metro::{
+    may_conflict, metro_capable_clusters, metro_conflict, metro_regions, supports_metro,
+};
 pub use secrets::{SecretNeeds, SecretProblem, needed_secrets, secret_for_cluster};
 pub use validate::{Invalid, age_order, validate};

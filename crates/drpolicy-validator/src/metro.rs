@@ -27,6 +27,36 @@ pub fn metro_regions<'p>(
     regions
 }
 
+/// The DRClusters whose region at least one other DRCluster shares: the only clusters a metro region
+/// of any policy can hold.
+pub fn metro_capable_clusters<'a>(
+    drclusters: impl IntoIterator<Item = &'a drpolicy_api::DRCluster>,
+) -> BTreeSet<String> {
+    let mut by_region: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for cluster in drclusters {
+        if let Some(name) = cluster.metadata.name.as_deref() {
+            by_region.entry(cluster.region()).or_default().push(name);
+        }
+    }
+    by_region
+        .into_values()
+        .filter(|names| names.len() > 1)
+        .flatten()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Whether `policy` can have a metro conflict with any policy at all: one of its clusters is
+/// metro-capable (see [`metro_capable_clusters`]). When it cannot, its conflict check needs no other
+/// policy.
+pub fn may_conflict(policy: &DRPolicy, metro_capable: &BTreeSet<String>) -> bool {
+    policy
+        .spec
+        .dr_clusters
+        .iter()
+        .any(|c| metro_capable.contains(c))
+}
+
 /// Whether the policy has a metro region (two of its clusters in one region).
 pub fn supports_metro(policy: &DRPolicy, drclusters: &(impl DRClusterLookup + ?Sized)) -> bool {
     !metro_regions(policy, drclusters).is_empty()

@@ -1,7 +1,10 @@
 //! Properties: validation never panics; every interval the CRD pattern accepts converts.
 
 use drpolicy_api::{DRCluster, DRClusterSpec, DRPolicy, DRPolicySpec};
-use drpolicy_validator::{metro_conflict, metro_regions, scheduling_interval_seconds, validate};
+use drpolicy_validator::{
+    may_conflict, metro_capable_clusters, metro_conflict, metro_regions,
+    scheduling_interval_seconds, validate,
+};
 use proptest::prelude::*;
 use std::collections::BTreeSet;
 
@@ -66,5 +69,14 @@ proptest! {
             .any(|region| region.iter().any(|c| common.iter().any(|x| x.as_str() == *c)));
         prop_assert_eq!(metro_conflict(&a, &b, &drclusters), expected);
         prop_assert_eq!(metro_conflict(&b, &a, &drclusters), expected, "symmetric");
+        // A policy none of whose clusters shares its region with another DRCluster conflicts with
+        // nothing: the operator skips its conflict check.
+        let capable = metro_capable_clusters(&drclusters);
+        if !may_conflict(&a, &capable) {
+            prop_assert!(!metro_conflict(&a, &b, &drclusters));
+        }
+        if !may_conflict(&b, &capable) {
+            prop_assert!(!metro_conflict(&a, &b, &drclusters));
+        }
     }
 }

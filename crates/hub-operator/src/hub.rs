@@ -94,6 +94,8 @@ fn cached_conditions(policy: &DRPolicy) -> &[Condition] {
 
 /// DRClusters by name, shared by the reconciles that read them.
 type DRClusterMap = Arc<BTreeMap<String, Arc<DRCluster>>>;
+/// The DRClusters whose region another DRCluster shares.
+type MetroCapable = Arc<BTreeSet<String>>;
 
 /// Caches plus derived state.
 pub struct Hub {
@@ -110,7 +112,7 @@ pub struct Hub {
     // Status conditions this process wrote, until the cache shows them: (uid, conditions, their JSON).
     own_status: Mutex<BTreeMap<String, OwnStatus>>,
     drclusters_version: AtomicU64,
-    drclusters_map: Mutex<Option<(u64, DRClusterMap)>>,
+    drclusters_map: Mutex<Option<(u64, DRClusterMap, MetroCapable)>>,
     /// Secret distribution: its queue, outcomes and this process' own OCM writes.
     pub distribution: crate::distribution::State,
 }
@@ -308,14 +310,24 @@ impl Hub {
     /// Every DRCluster by name. The map is rebuilt only after the DRCluster watch reported a change
     /// ([`Hub::drclusters_changed`]); every reconcile reads it.
     pub fn drclusters(&self) -> Arc<BTreeMap<String, Arc<DRCluster>>> {
+        self.drcluster_view().0
+    }
+
+    /// Whether `policy` can have a metro conflict with any policy: one of its clusters shares its
+    /// region with another DRCluster. When it cannot, validating it needs no other policy.
+    pub fn may_conflict(&self, policy: &DRPolicy) -> bool {
+        drpolicy_validator::may_conflict(policy, &self.drcluster_view().1)
+    }
+
+    fn drcluster_view(&self) -> (DRClusterMap, MetroCapable) {
         let version = self.drclusters_version.load(Ordering::SeqCst);
         let mut cached = lock_poisoned(self.drclusters_map.lock());
-        if let Some((built, map)) = cached.as_ref()
+        if let Some((built, map, capable)) = cached.as_ref()
             && *built == version
         {
-            return map.clone();
+            return (map.clone(), capable.clone());
         }
-        let map: Arc<BTreeMap<String, Arc<DRCluster>>> = Arc::new(
+        let map: DRClusterMap = Arc::new(
             self.caches
                 .drclusters
                 .state()
@@ -323,8 +335,11 @@ impl Hub {
                 .filter_map(|c| Some((c.metadata.name.clone()?, c)))
                 .collect(),
         );
-        *cached = Some((version, map.clone()));
-        map
+        let capable = Arc::new(drpolicy_validator::metro_capable_clusters(
+            map.values().map(AsRef::as_ref),
+        ));
+        *cached = Some((version, map.clone(), capable.clone()));
+        (map, capable)
     }
 
     /// The DRCluster cache changed: the next [`Hub::drclusters`] rebuilds its map.
@@ -484,7 +499,11 @@ impl Hub {
                 if policy.metadata.deletion_timestamp.is_some() {
                     return None;
                 }
-                let others = self.policies_sharing_clusters(&policy);
+                let others = if self.may_conflict(&policy) {
+                    self.policies_sharing_clusters(&policy)
+                } else {
+                    Vec::new()
+                };
                 validate(&policy, drclusters, others.iter().map(AsRef::as_ref))
                     .is_ok()
                     .then_some(policy)

@@ -241,7 +241,12 @@ async fn reconcile_policy(
     let drclusters = ctx.hub.drclusters();
 
     let drclusters = &*drclusters;
-    let others = ctx.hub.policies_sharing_clusters(policy);
+    // Conflicts need other policies only when one of this policy's clusters shares its region.
+    let others = if ctx.hub.may_conflict(policy) {
+        ctx.hub.policies_sharing_clusters(policy)
+    } else {
+        Vec::new()
+    };
     if let Err(invalid) = validate(policy, &drclusters, others.iter().map(AsRef::as_ref)) {
         let condition = Desired::failed(names::VALIDATED, invalid.reason(), invalid.to_string());
         if write_status(ctx, policy, &[condition], &[]).await? {
