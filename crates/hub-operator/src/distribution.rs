@@ -49,7 +49,7 @@ pub struct Outcome {
     /// The run's start, on the [`State`] clock.
     pub epoch: u64,
     /// The policies that held a distribution of the secret in that run.
-    pub holders: BTreeSet<String>,
+    pub holders: Arc<BTreeSet<String>>,
     /// What it concluded.
     pub result: Result,
 }
@@ -528,10 +528,12 @@ impl Worker {
 
         let outcome = Outcome {
             epoch,
-            holders: holders
-                .iter()
-                .filter_map(|p| p.metadata.name.clone())
-                .collect(),
+            holders: Arc::new(
+                holders
+                    .iter()
+                    .filter_map(|p| p.metadata.name.clone())
+                    .collect(),
+            ),
             result,
         };
         let previous = lock(&state.outcomes).insert(secret.to_owned(), outcome.clone());
@@ -542,7 +544,7 @@ impl Worker {
                 .cloned()
                 .collect(),
             Some(previous) => previous.holders.union(&outcome.holders).cloned().collect(),
-            None => outcome.holders.clone(),
+            None => (*outcome.holders).clone(),
         };
         if let Some(waiting) = lock(&state.waiters).remove(secret) {
             requeue.extend(waiting);
