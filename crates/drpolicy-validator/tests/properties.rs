@@ -8,6 +8,32 @@ use drpolicy_validator::{
 use proptest::prelude::*;
 use std::collections::BTreeSet;
 
+/// DRClusters from (name, region) pairs.
+fn drclusters<'a>(pairs: impl Iterator<Item = (&'a String, &'a String)>) -> Vec<DRCluster> {
+    pairs
+        .map(|(name, region)| {
+            DRCluster::new(
+                name,
+                DRClusterSpec {
+                    region: Some(region.clone()),
+                    ..Default::default()
+                },
+            )
+        })
+        .collect()
+}
+
+/// A policy over `clusters`.
+fn mk(name: &str, clusters: &[String]) -> DRPolicy {
+    DRPolicy::new(
+        name,
+        DRPolicySpec {
+            dr_clusters: clusters.to_vec(),
+            ..Default::default()
+        },
+    )
+}
+
 proptest! {
     #[test]
     fn intervals_matching_the_crd_pattern_always_convert(digits in "[0-9]{1,400}", unit in "[mhd]") {
@@ -26,17 +52,7 @@ proptest! {
         existing in proptest::collection::vec(("[a-c]{0,2}", "[xy]{0,1}", any::<bool>()), 0..6),
         others in proptest::collection::vec(proptest::collection::vec("[a-c]{0,2}", 0..4), 0..4),
     ) {
-        let drclusters: Vec<DRCluster> = existing
-            .iter()
-            .map(|(name, region, _)| DRCluster::new(name, DRClusterSpec {
-                region: Some(region.clone()),
-                ..Default::default()
-            }))
-            .collect();
-        let mk = |name: &str, c: &Vec<String>| DRPolicy::new(name, DRPolicySpec {
-            dr_clusters: c.clone(),
-            ..Default::default()
-        });
+        let drclusters = drclusters(existing.iter().map(|(name, region, _)| (name, region)));
         let policy = mk("p", &clusters);
         let others: Vec<DRPolicy> = others.iter().enumerate().map(|(i, c)| mk(&format!("o{i}"), c)).collect();
         let _ = validate(&policy, &drclusters, &others);
@@ -48,17 +64,7 @@ proptest! {
         b in proptest::collection::vec("[a-d]", 0..4),
         existing in proptest::collection::vec(("[a-d]", "[xy]{0,1}"), 0..5),
     ) {
-        let drclusters: Vec<DRCluster> = existing
-            .iter()
-            .map(|(name, region)| DRCluster::new(name, DRClusterSpec {
-                region: Some(region.clone()),
-                ..Default::default()
-            }))
-            .collect();
-        let mk = |name: &str, c: &Vec<String>| DRPolicy::new(name, DRPolicySpec {
-            dr_clusters: c.clone(),
-            ..Default::default()
-        });
+        let drclusters = drclusters(existing.iter().map(|(name, region)| (name, region)));
         let (a, b) = (mk("a", &a), mk("b", &b));
         // The definition, spelled out with the region maps.
         let common: BTreeSet<&String> =

@@ -27,7 +27,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::hub::Hub;
 use crate::metrics::Metrics;
-use crate::queue::KeyQueue;
+use crate::queue::{Backoff, KeyQueue};
 use crate::reconcile::describe;
 
 /// What the last run for a secret concluded.
@@ -87,6 +87,19 @@ pub enum Kind {
     Secret,
 }
 
+impl Kind {
+    /// The hub Secret an object of this kind named `name` belongs to (a Secret is its own).
+    pub fn secret_of(self, name: &str) -> Option<String> {
+        let kind = match self {
+            Kind::Policy => "Policy",
+            Kind::PlacementRule => "PlacementRule",
+            Kind::PlacementBinding => "PlacementBinding",
+            Kind::Secret => return Some(name.to_owned()),
+        };
+        drpolicy_api::names::ocm_names::secret_of(kind, name)
+    }
+}
+
 /// Distribution state shared by the workers, the policy reconciles and the watches.
 #[derive(Default)]
 pub struct State {
@@ -97,7 +110,7 @@ pub struct State {
     waiters: Mutex<BTreeMap<String, BTreeSet<String>>>,
     releasing: Mutex<BTreeMap<String, (Option<String>, u64)>>,
     own: Mutex<OwnWrites>,
-    failures: Mutex<BTreeMap<String, u32>>,
+    failures: Backoff,
     policies_synced: AtomicBool,
     synced: Notify,
 }
@@ -334,32 +347,28 @@ impl State {
 
     /// Drops the own writes of `secret` older than [`OWN_WRITE_TTL`]; returns whether there were any.
     fn expire(&self, secret: &str) -> bool {
+        fn drop_old<T>(map: &mut BTreeMap<String, Own<T>>, name: &str) -> bool {
+            let old = map
+                .get(name)
+                .is_some_and(|own| own.at.elapsed() >= OWN_WRITE_TTL);
+            if old {
+                map.remove(name);
+            }
+            old
+        }
+        use drpolicy_api::names::ocm_names;
         let mut own = lock(&self.own);
-        let old = |at: &Instant| at.elapsed() >= OWN_WRITE_TTL;
-        let mut expired = false;
-        let drop_if_old = |present: Option<Instant>| present.is_some_and(|at| old(&at));
-        let names = [
-            drpolicy_api::names::ocm_names::policy(secret),
-            drpolicy_api::names::ocm_names::placement_rule(secret),
-            drpolicy_api::names::ocm_names::placement_binding(secret),
-        ];
-        if drop_if_old(own.policies.get(&names[0]).map(|o| o.at)) {
-            own.policies.remove(&names[0]);
-            expired = true;
-        }
-        if drop_if_old(own.placement_rules.get(&names[1]).map(|o| o.at)) {
-            own.placement_rules.remove(&names[1]);
-            expired = true;
-        }
-        if drop_if_old(own.placement_bindings.get(&names[2]).map(|o| o.at)) {
-            own.placement_bindings.remove(&names[2]);
-            expired = true;
-        }
-        if drop_if_old(own.secrets.get(secret).map(|o| o.at)) {
-            own.secrets.remove(secret);
-            expired = true;
-        }
-        expired
+        // Every map is visited (no short-circuit): all stale entries of the secret go at once.
+        [
+            drop_old(&mut own.policies, &ocm_names::policy(secret)),
+            drop_old(&mut own.placement_rules, &ocm_names::placement_rule(secret)),
+            drop_old(
+                &mut own.placement_bindings,
+                &ocm_names::placement_binding(secret),
+            ),
+            drop_old(&mut own.secrets, secret),
+        ]
+        .contains(&true)
     }
 
     /// The cached state with our own not-yet-visible writes on top (those younger than
@@ -386,21 +395,6 @@ impl State {
                 secrets.insert(name.clone(), own.value.clone());
             }
         }
-    }
-
-    fn backoff(&self, secret: &str) -> Duration {
-        let mut failures = lock(&self.failures);
-        let attempt = failures.entry(secret.to_owned()).or_insert(0);
-        *attempt = attempt.saturating_add(1);
-        Duration::from_millis(
-            500u64
-                .saturating_mul(1 << (*attempt - 1).min(10))
-                .min(300_000),
-        )
-    }
-
-    fn succeeded(&self, secret: &str) {
-        lock(&self.failures).remove(secret);
     }
 }
 
@@ -452,7 +446,7 @@ impl Worker {
         let view = self.hub.config();
         // A broken config does not stop distribution: the last config that parsed still applies (the
         // policies report the broken one in `Validated`).
-        let Some(config) = view.current.ok().or(view.last_good) else {
+        let Some(config) = view.usable() else {
             tracing::debug!("no config has been read yet");
             return "skipped";
         };
@@ -490,7 +484,7 @@ impl Worker {
         }
 
         let (result, label) = if report.is_ok() {
-            state.succeeded(secret);
+            state.failures.reset(secret);
             let unavailable = plan
                 .warnings
                 .iter()
@@ -520,7 +514,7 @@ impl Worker {
                 .map(|e| format!("unable to {}: {}", e.step, describe(&e.source)))
                 .collect::<Vec<_>>()
                 .join("; ");
-            let delay = state.backoff(secret);
+            let delay = state.failures.next(secret);
             tracing::warn!(error = %message, retry_in = ?delay, "secret distribution failed");
             state.queue.add_after(secret, delay);
             (Result::Failed(message), "error")

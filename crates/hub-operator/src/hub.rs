@@ -7,6 +7,8 @@ use drpolicy_api::names::{
 use drpolicy_api::ocm::{PlacementBinding, PlacementRule, Policy};
 use drpolicy_api::{DRCluster, DRPlacementControl, DRPolicy};
 use drpolicy_validator::{PolicyIndex, secret_for_cluster, validate};
+
+use crate::distribution::Kind;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::core::PartialObjectMeta;
@@ -45,6 +47,13 @@ pub struct ConfigView {
     pub current: Result<Arc<RamenConfig>, String>,
     /// The last config that parsed, for cleaning up deleting policies while the current one is broken.
     pub last_good: Option<Arc<RamenConfig>>,
+}
+
+impl ConfigView {
+    /// The config to act on: the current one, or while it is broken the last one that parsed.
+    pub fn usable(&self) -> Option<Arc<RamenConfig>> {
+        self.current.clone().ok().or_else(|| self.last_good.clone())
+    }
 }
 
 #[derive(Default)]
@@ -365,22 +374,7 @@ impl Hub {
 
     /// DRPlacementControls referencing policy `name`, as `namespace/name`, sorted.
     pub fn drpcs_using(&self, policy: &str) -> Vec<String> {
-        let mut users: Vec<String> = self
-            .caches
-            .drpcs
-            .state()
-            .iter()
-            .filter(|d| d.dr_policy_name() == policy)
-            .map(|d| {
-                format!(
-                    "{}/{}",
-                    d.metadata.namespace.as_deref().unwrap_or_default(),
-                    d.metadata.name.as_deref().unwrap_or_default()
-                )
-            })
-            .collect();
-        users.sort();
-        users
+        drpc_users(self.caches.drpcs.state().iter().map(AsRef::as_ref), policy)
     }
 
     /// The config, re-parsed only when the ConfigMap's resourceVersion changed. Warnings are logged once
@@ -443,23 +437,6 @@ impl Hub {
                 ))
             })
             .collect()
-    }
-
-    /// Names of the policies whose secret set contains `secret` under `config`.
-    pub fn policies_needing_secret(&self, secret: &str, config: &RamenConfig) -> BTreeSet<String> {
-        let drclusters = self.drclusters();
-        let drclusters = &*drclusters;
-        let clusters: Vec<&String> = drclusters
-            .keys()
-            .filter(|c| secret_for_cluster(c, &drclusters, config).is_ok_and(|s| s == secret))
-            .collect();
-        self.with_index(|index| {
-            clusters
-                .iter()
-                .flat_map(|c| index.policies_with_cluster(c))
-                .map(str::to_owned)
-                .collect()
-        })
     }
 
     /// The policies holding a distribution of `secret`: those needing it that carry our finalizer
@@ -526,39 +503,26 @@ impl Hub {
                 .filter(|(_, s)| s.has_finalizer)
                 .map(|(n, _)| n),
         );
-        let names = |kind: &str, names: Vec<Option<String>>| -> Vec<String> {
-            names
+        fn secrets_of<K: kube::Resource + Clone>(
+            store: &Store<K>,
+            kind: Kind,
+        ) -> impl Iterator<Item = String> + use<K>
+        where
+            K::DynamicType: Default + Eq + std::hash::Hash + Clone,
+        {
+            store
+                .state()
                 .into_iter()
-                .flatten()
-                .filter_map(|n| ocm_names::secret_of(kind, &n))
-                .collect()
-        };
-        known.extend(names(
-            "Policy",
-            self.caches
-                .ocm_policies
-                .state()
-                .iter()
-                .map(|o| o.metadata.name.clone())
-                .collect(),
+                .filter_map(move |o| kind.secret_of(o.meta().name.as_deref()?))
+        }
+        known.extend(secrets_of(&self.caches.ocm_policies, Kind::Policy));
+        known.extend(secrets_of(
+            &self.caches.placement_rules,
+            Kind::PlacementRule,
         ));
-        known.extend(names(
-            "PlacementRule",
-            self.caches
-                .placement_rules
-                .state()
-                .iter()
-                .map(|o| o.metadata.name.clone())
-                .collect(),
-        ));
-        known.extend(names(
-            "PlacementBinding",
-            self.caches
-                .placement_bindings
-                .state()
-                .iter()
-                .map(|o| o.metadata.name.clone())
-                .collect(),
+        known.extend(secrets_of(
+            &self.caches.placement_bindings,
+            Kind::PlacementBinding,
         ));
         known.extend(self.distribution.secrets_with_outcomes());
         known
@@ -584,7 +548,7 @@ impl Hub {
     /// Queues every known secret for distribution.
     pub fn distribute_all(&self) {
         let view = self.config();
-        let config = view.current.ok().or(view.last_good);
+        let config = view.usable();
         for secret in self.known_secrets(config.as_deref()) {
             self.distribution.queue.add(&secret);
         }
@@ -594,7 +558,7 @@ impl Hub {
     /// clusters of the policies sharing one with it (their validity may depend on it).
     pub fn distribute_for_policy(&self, policy: &DRPolicy, previous_clusters: &[String]) {
         let view = self.config();
-        let Some(config) = view.current.ok().or(view.last_good) else {
+        let Some(config) = view.usable() else {
             return;
         };
         let drclusters = self.drclusters();
@@ -660,6 +624,26 @@ impl Hub {
             ),
         }
     }
+}
+
+/// The DRPlacementControls among `drpcs` that reference `policy`, as `namespace/name`, sorted.
+pub fn drpc_users<'a>(
+    drpcs: impl IntoIterator<Item = &'a DRPlacementControl>,
+    policy: &str,
+) -> Vec<String> {
+    let mut users: Vec<String> = drpcs
+        .into_iter()
+        .filter(|d| d.dr_policy_name() == policy)
+        .map(|d| {
+            format!(
+                "{}/{}",
+                d.metadata.namespace.as_deref().unwrap_or_default(),
+                d.metadata.name.as_deref().unwrap_or_default()
+            )
+        })
+        .collect();
+    users.sort();
+    users
 }
 
 /// Whether a policy holds a distribution: it carries our finalizer.

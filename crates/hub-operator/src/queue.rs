@@ -2,7 +2,7 @@
 //! a key is queued at most once; a key is processed by one worker at a time; a key added while it is
 //! being processed is processed again once the current run ends, so no change is ever missed.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -108,9 +108,50 @@ impl KeyQueue {
     }
 }
 
+/// Per-key exponential retry delays: 500 ms doubling up to 5 minutes, reset on success.
+#[derive(Default)]
+pub struct Backoff(Mutex<HashMap<String, u32>>);
+
+impl Backoff {
+    /// The delay before the next attempt for `key` (and counts this failure).
+    pub fn next(&self, key: &str) -> Duration {
+        let mut failures = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let attempt = failures.entry(key.to_owned()).or_insert(0);
+        *attempt = attempt.saturating_add(1);
+        let millis = 500u64.saturating_mul(1u64 << (*attempt - 1).min(10));
+        Duration::from_millis(millis.min(300_000))
+    }
+
+    /// `key` succeeded: its next failure starts over at 500 ms.
+    pub fn reset(&self, key: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(key);
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::KeyQueue;
+    use super::{Backoff, KeyQueue};
+    use std::time::Duration;
+
+    #[test]
+    fn backoff_doubles_per_key_up_to_five_minutes_and_resets() {
+        let backoff = Backoff::default();
+        assert_eq!(backoff.next("a"), Duration::from_millis(500));
+        assert_eq!(backoff.next("a"), Duration::from_secs(1));
+        assert_eq!(backoff.next("b"), Duration::from_millis(500));
+        for _ in 0..20 {
+            backoff.next("a");
+        }
+        assert_eq!(backoff.next("a"), Duration::from_secs(300));
+        backoff.reset("a");
+        assert_eq!(backoff.next("a"), Duration::from_millis(500));
+    }
 
     #[tokio::test]
     async fn keys_are_deduplicated_and_a_running_key_is_deferred_not_doubled() {

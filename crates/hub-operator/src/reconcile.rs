@@ -29,6 +29,7 @@ use crate::conditions::{self, DELETION_BLOCKED, Desired, SECRETS_DISTRIBUTED, re
 use crate::distribution::Result as Distribution;
 use crate::hub::{Hub, holds_distribution};
 use crate::metrics::Metrics;
+use crate::queue::Backoff;
 
 /// Why a reconcile did not complete; every variant is retried with backoff.
 #[derive(Debug, Error)]
@@ -110,7 +111,7 @@ pub struct Context {
     pub recorder: Recorder,
     /// The clock (injectable so conditions are deterministic in tests).
     pub clock: Arc<dyn Fn() -> Time + Send + Sync>,
-    failures: Mutex<HashMap<String, u32>>,
+    failures: Backoff,
     stale_retries: Mutex<HashMap<String, u32>>,
 }
 
@@ -123,25 +124,13 @@ impl Context {
             metrics,
             recorder,
             clock: Arc::new(|| Time(k8s_openapi::jiff::Timestamp::now())),
-            failures: Mutex::new(HashMap::new()),
+            failures: Backoff::default(),
             stale_retries: Mutex::new(HashMap::new()),
         }
     }
 
     fn policies(&self) -> Api<DRPolicy> {
         Api::all(self.client.clone())
-    }
-
-    /// The next retry delay of a policy: 500 ms doubling to 5 minutes (per policy, reset on success).
-    fn backoff(&self, name: &str) -> Duration {
-        let mut failures = self
-            .failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let attempt = failures.entry(name.to_owned()).or_insert(0);
-        *attempt = attempt.saturating_add(1);
-        let millis = 500u64.saturating_mul(1u64 << (*attempt - 1).min(10));
-        Duration::from_millis(millis.min(300_000))
     }
 
     /// Counts a quick retry after a conflict; returns how many in a row.
@@ -156,10 +145,7 @@ impl Context {
     }
 
     fn succeeded(&self, name: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(name);
+        self.failures.reset(name);
         self.stale_retries
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -198,7 +184,7 @@ pub fn error_policy(policy: Arc<DRPolicy>, error: &ReconcileError, ctx: Arc<Cont
         tracing::debug!(drpolicy = %name, error = %error, "cache behind a write; retrying");
         return Action::requeue(STALE_CACHE_RETRY);
     }
-    let delay = ctx.backoff(&name);
+    let delay = ctx.failures.next(&name);
     tracing::warn!(drpolicy = %name, error = %error, retry_in = ?delay, "reconcile failed");
     Action::requeue(delay)
 }
@@ -216,13 +202,7 @@ async fn reconcile_policy(
 ) -> Result<(Action, &'static str), ReconcileError> {
     let config = ctx.hub.config();
     if policy.is_deleting() {
-        let action = finalize(
-            policy,
-            ctx,
-            config.current.clone().ok().or(config.last_good),
-            config.current.err(),
-        )
-        .await?;
+        let action = finalize(policy, ctx, config.usable(), config.current.err()).await?;
         return Ok((action, SUCCESS));
     }
     let config = match config.current {
@@ -239,7 +219,6 @@ async fn reconcile_policy(
     };
 
     let drclusters = ctx.hub.drclusters();
-
     let drclusters = &*drclusters;
     // Conflicts need other policies only when one of this policy's clusters shares its region.
     let others = if ctx.hub.may_conflict(policy) {
@@ -570,20 +549,7 @@ async fn finalize(
 async fn drpcs_using(ctx: &Context, name: &str) -> Result<Vec<String>, kube::Error> {
     let api: Api<drpolicy_api::DRPlacementControl> = Api::all(ctx.client.clone());
     let list = api.list(&kube::api::ListParams::default()).await?;
-    let mut users: Vec<String> = list
-        .items
-        .iter()
-        .filter(|d| d.dr_policy_name() == name)
-        .map(|d| {
-            format!(
-                "{}/{}",
-                d.metadata.namespace.as_deref().unwrap_or_default(),
-                d.metadata.name.as_deref().unwrap_or_default()
-            )
-        })
-        .collect();
-    users.sort();
-    Ok(users)
+    Ok(crate::hub::drpc_users(&list.items, name))
 }
 
 /// Writes the merged conditions when they differ from the cached ones; returns whether it wrote.

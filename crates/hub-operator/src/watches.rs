@@ -15,7 +15,7 @@
 //! A secret's distribution worker requeues the policies whose view of its outcome changed.
 
 use drpolicy_api::names::{
-    CREATED_BY_RAMEN_LABEL, HUB_OPERATOR_CONFIGMAP, SECRET_POLICY_FINALIZER, ocm_names,
+    CREATED_BY_RAMEN_LABEL, HUB_OPERATOR_CONFIGMAP, SECRET_POLICY_FINALIZER,
 };
 use drpolicy_api::ocm::{PlacementBinding, PlacementRule, Policy};
 use drpolicy_api::{DRCluster, DRPlacementControl, DRPolicy};
@@ -356,12 +356,7 @@ fn ocm_mapper<K: Resource>(hub: HubCell, kind: Kind) -> impl FnMut(Change<'_, K>
             // Our own write: the run that made it already used it.
             return;
         }
-        let kind_name = match kind {
-            Kind::Policy => "Policy",
-            Kind::PlacementRule => "PlacementRule",
-            Kind::PlacementBinding | Kind::Secret => "PlacementBinding",
-        };
-        if let Some(secret) = ocm_names::secret_of(kind_name, &name) {
+        if let Some(secret) = kind.secret_of(&name) {
             hub.distribution.queue.add(&secret);
         }
     }

@@ -2,8 +2,7 @@
 
 mod support;
 
-use drpolicy_api::DRPlacementControl;
-use kube::api::{Api, DeleteParams};
+use kube::api::DeleteParams;
 use pretty_assertions::assert_eq;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -136,13 +135,8 @@ async fn a_deletion_is_blocked_by_a_drpc_the_cache_has_not_seen_yet() {
     );
     hub.server.close_watches();
     hub.create_drpc("app", "app-drpc", "p1").await;
-    hub.policies()
-        .delete("p1", &DeleteParams::default())
-        .await
-        .unwrap();
-    let message = hub
-        .wait_condition("p1", "DeletionBlocked", "True", "DRPlacementControlsExist")
-        .await;
+    hub.delete_policy("p1").await;
+    let message = hub.wait_deletion_blocked("p1").await;
     assert!(message.contains("app/app-drpc"), "{message}");
     hub.server.hooks().clear_faults();
     assert!(
@@ -150,10 +144,7 @@ async fn a_deletion_is_blocked_by_a_drpc_the_cache_has_not_seen_yet() {
         "nothing removed while blocked"
     );
 
-    Api::<DRPlacementControl>::namespaced(hub.client.clone(), "app")
-        .delete("app-drpc", &DeleteParams::default())
-        .await
-        .unwrap();
+    hub.delete_drpc("app", "app-drpc").await;
     hub.wait_policy_gone("p1").await;
     assert_eq!(hub.ocm_object_count().await, 0);
 }
@@ -201,22 +192,15 @@ async fn a_blocked_deletion_still_holds_and_gets_distribution_when_it_is_enabled
         .await;
     assert_eq!(hub.ocm_object_count().await, 0);
     hub.create_drpc("app", "app-drpc", "p1").await;
-    hub.policies()
-        .delete("p1", &DeleteParams::default())
-        .await
-        .unwrap();
-    hub.wait_condition("p1", "DeletionBlocked", "True", "DRPlacementControlsExist")
-        .await;
+    hub.delete_policy("p1").await;
+    hub.wait_deletion_blocked("p1").await;
 
     // Its applications still rely on it: enabling distribution delivers its secrets.
     hub.put_config(CONFIG).await;
     hub.wait_rule("ramen-s3-secret-dr1", &["dr1", "dr2"]).await;
     hub.wait_rule("ramen-s3-secret-dr2", &["dr1", "dr2"]).await;
 
-    Api::<DRPlacementControl>::namespaced(hub.client.clone(), "app")
-        .delete("app-drpc", &DeleteParams::default())
-        .await
-        .unwrap();
+    hub.delete_drpc("app", "app-drpc").await;
     hub.wait_policy_gone("p1").await;
     assert_eq!(hub.ocm_object_count().await, 0);
     assert!(!hub.secret_has_finalizer("ramen-s3-secret-dr1").await);
@@ -252,13 +236,7 @@ async fn a_restart_removes_nothing_while_the_policy_cache_is_still_listing() {
     hub.quiet().await;
     hub.server.hooks().clear_faults();
 
-    let writes: Vec<String> = hub
-        .server
-        .hooks()
-        .writes_since(mark)
-        .iter()
-        .map(|r| format!("{} {} {}", r.verb, r.resource, r.name))
-        .collect();
+    let writes: Vec<String> = hub.writes_since(mark);
     assert_eq!(
         writes,
         ["patch configmaps ramen-hub-operator-config"],

@@ -2,10 +2,9 @@
 
 mod support;
 
-use drpolicy_api::DRPlacementControl;
 use drpolicy_api::names::{DRPOLICY_FINALIZER, OCM_BACKUP_LABEL, POLICY_TRIGGER_ANNOTATION};
 use kube::ResourceExt;
-use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use kube::api::{DeleteParams, Patch, PatchParams};
 use pretty_assertions::assert_eq;
 use serde_json::json;
 use support::{CONFIG, Hub, eventually};
@@ -56,10 +55,7 @@ async fn policies_sharing_a_cluster_get_the_union_and_deletions_remove_only_the_
     hub.wait_rule("ramen-s3-secret-dr1", &["dr1", "dr2"]).await;
     hub.wait_rule("ramen-s3-secret-dr3", &["dr2", "dr3"]).await;
 
-    hub.policies()
-        .delete("p1", &DeleteParams::default())
-        .await
-        .unwrap();
+    hub.delete_policy("p1").await;
     hub.wait_policy_gone("p1").await;
     hub.wait_rule("ramen-s3-secret-dr2", &["dr2", "dr3"]).await;
     hub.wait_rule("ramen-s3-secret-dr3", &["dr2", "dr3"]).await;
@@ -67,10 +63,7 @@ async fn policies_sharing_a_cluster_get_the_union_and_deletions_remove_only_the_
     assert!(!hub.secret_has_finalizer("ramen-s3-secret-dr1").await);
     assert!(!hub.metrics.render().contains("policyname=\"p1\""));
 
-    hub.policies()
-        .delete("p2", &DeleteParams::default())
-        .await
-        .unwrap();
+    hub.delete_policy("p2").await;
     hub.wait_policy_gone("p2").await;
     assert_eq!(hub.ocm_object_count().await, 0);
     for cluster in ["dr1", "dr2", "dr3"] {
@@ -119,23 +112,15 @@ async fn a_drpc_blocks_deletion_until_it_is_gone() {
     hub.create_policy("p1", &["dr1", "dr2"]).await;
     hub.wait_distributed("p1").await;
     hub.create_drpc("app", "app-drpc", "p1").await;
-    hub.policies()
-        .delete("p1", &DeleteParams::default())
-        .await
-        .unwrap();
-    let message = hub
-        .wait_condition("p1", "DeletionBlocked", "True", "DRPlacementControlsExist")
-        .await;
+    hub.delete_policy("p1").await;
+    let message = hub.wait_deletion_blocked("p1").await;
     assert!(message.contains("app/app-drpc"), "{message}");
     assert!(
         hub.rule_clusters("ramen-s3-secret-dr1").await.is_some(),
         "nothing removed while blocked"
     );
 
-    Api::<DRPlacementControl>::namespaced(hub.client.clone(), "app")
-        .delete("app-drpc", &DeleteParams::default())
-        .await
-        .unwrap();
+    hub.delete_drpc("app", "app-drpc").await;
     hub.wait_policy_gone("p1").await;
     assert_eq!(hub.ocm_object_count().await, 0);
 }
@@ -205,13 +190,7 @@ async fn a_secret_update_rewrites_only_its_own_policy_trigger() {
     })
     .await;
     hub.quiet().await;
-    let writes: Vec<String> = hub
-        .server
-        .hooks()
-        .writes_since(mark)
-        .iter()
-        .map(|r| format!("{} {} {}", r.verb, r.resource, r.name))
-        .collect();
+    let writes: Vec<String> = hub.writes_since(mark);
     assert_eq!(
         writes,
         [
@@ -338,10 +317,7 @@ async fn of_two_conflicting_metro_policies_only_the_newer_is_invalid_until_the_o
     hub.quiet().await;
     assert_eq!(hub.condition("older", "Validated").await.unwrap().0, "True");
 
-    hub.policies()
-        .delete("older", &DeleteParams::default())
-        .await
-        .unwrap();
+    hub.delete_policy("older").await;
     hub.wait_condition("newer", "Validated", "True", "Succeeded")
         .await;
 }
@@ -388,10 +364,7 @@ async fn deleting_a_policy_after_its_drcluster_leaks_nothing() {
         .unwrap();
     hub.wait_condition("p1", "Validated", "False", "DRClusterNotFound")
         .await;
-    hub.policies()
-        .delete("p1", &DeleteParams::default())
-        .await
-        .unwrap();
+    hub.delete_policy("p1").await;
     eventually("everything released", || async {
         let gone = hub.policies().get_opt("p1").await.unwrap().is_none();
         (gone && hub.ocm_object_count().await == 0).then_some(())

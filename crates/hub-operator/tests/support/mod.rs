@@ -10,7 +10,7 @@ use hub_operator::{ControllerOptions, run_controller, shutdown_signal};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -392,6 +392,36 @@ impl Hub {
             .wait_quiet(Duration::from_millis(500), Duration::from_secs(60))
             .await
             .unwrap();
+    }
+
+    pub async fn delete_policy(&self, name: &str) {
+        self.policies()
+            .delete(name, &DeleteParams::default())
+            .await
+            .unwrap();
+    }
+
+    pub async fn delete_drpc(&self, namespace: &str, name: &str) {
+        Api::<DRPlacementControl>::namespaced(self.client.clone(), namespace)
+            .delete(name, &DeleteParams::default())
+            .await
+            .unwrap();
+    }
+
+    /// Waits until policy `name` reports its deletion blocked by DRPCs; returns the message.
+    pub async fn wait_deletion_blocked(&self, name: &str) -> String {
+        self.wait_condition(name, "DeletionBlocked", "True", "DRPlacementControlsExist")
+            .await
+    }
+
+    /// The writes since `mark`, as `verb resource name`.
+    pub fn writes_since(&self, mark: test_apiserver::Mark) -> Vec<String> {
+        self.server
+            .hooks()
+            .writes_since(mark)
+            .iter()
+            .map(|r| format!("{} {} {}", r.verb, r.resource, r.name))
+            .collect()
     }
 
     pub fn reconciles(&self, result: &str) -> u64 {
