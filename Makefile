@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 CRD_DIR := charts/ramen-hub-operator/crds
 
-.PHONY: all build test lint fmt crds crds-check run-local e2e-local e2e
+.PHONY: all build test lint fmt crds crds-check run-local e2e-local e2e-real e2e kube-build
 
 all: build
 
@@ -42,6 +42,16 @@ run-local:
 ## e2e-local: the e2e suite against the embedded API server with the operator as a separate process
 e2e-local:
 	bash hack/e2e-local.sh
+
+## e2e-real: the e2e suite against a real kube-apiserver + etcd built from source (hack/kube), the chart
+## installed with helm, the operator authenticated as the chart's ServiceAccount, and OCM's
+## governance-policy-propagator (hack/ocm) downstream; needs go, python3, openssl and npm
+e2e-real:
+	bash hack/e2e-real.sh
+
+## kube-build: build kube-apiserver, etcd and kubectl from source into ~/.cache/ramen-hub-operator/kube/
+kube-build:
+	bash hack/kube/build.sh
 
 ## e2e: the e2e suite on a kind cluster with the image and the Helm chart (needs docker, kind, kubectl);
 ## KEEP_CLUSTER=1 keeps the cluster (it is always kept when the suite fails)

@@ -23,6 +23,8 @@ make kind-load IMAGE="$image" KIND_CLUSTER="$cluster"
 kubectl config use-context "kind-$cluster" >/dev/null
 make deploy IMAGE="$image" CHART_NAMESPACE="$namespace" CHART_RELEASE="$release"
 kind get kubeconfig --name "$cluster" >"$state/kubeconfig"
+bash hack/rbac-check.sh "$namespace" \
+  "$(kubectl -n "$namespace" get deployment "$release" -o jsonpath='{.spec.template.spec.serviceAccountName}')"
 
 metrics_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 kubectl --context "kind-$cluster" -n "$namespace" port-forward "service/$release-metrics" \

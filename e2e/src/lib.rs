@@ -8,6 +8,7 @@
 //! operator's log, optional).
 
 pub mod metrics;
+pub mod ocm;
 
 use anyhow::{Context, bail};
 use drpolicy_api::names::{HUB_OPERATOR_CONFIGMAP, RAMEN_CONFIG_KEY, SECRET_POLICY_FINALIZER};
@@ -108,9 +109,12 @@ impl Hub {
             ),
             include_str!("../../hack/crds/ocm/apps.open-cluster-management.io_placementrules.yaml"),
         ] {
+            // Only where the hub has none: a real OCM hub (`make e2e-real`) has OCM's own CRDs,
+            // which these minimal ones must not replace.
             let crd: CustomResourceDefinition = serde_saphyr::from_str(yaml)?;
-            crds.patch(&crd.name_any(), &apply, &Patch::Apply(&crd))
-                .await?;
+            if crds.get_opt(&crd.name_any()).await?.is_none() {
+                crds.create(&PostParams::default(), &crd).await?;
+            }
         }
         for (_, crd) in drpolicy_api::crd::all() {
             if crds.get_opt(&crd.name_any()).await?.is_none() {
@@ -155,6 +159,11 @@ impl Hub {
                 .create(&PostParams::default(), &cluster)
                 .await?;
         }
+        self.mark_drcluster_validated(name).await
+    }
+
+    /// Marks DRCluster `name` validated, as Ramen's DRCluster controller would.
+    pub async fn mark_drcluster_validated(&self, name: &str) -> anyhow::Result<()> {
         let status = json!({"status": {"conditions": [{
             "type": "Validated", "status": "True", "reason": "Succeeded",
             "message": "Validated the cluster", "lastTransitionTime": "2026-11-26T10:00:00Z"
