@@ -12,9 +12,16 @@ build:
 	$(CARGO) build --workspace --all-targets
 
 ## test: run every test of the workspace (unit, integration against the embedded API server, doc tests);
-## the e2e suite needs a hub and runs with `make e2e-local` / `make e2e`
+## the e2e suite needs a hub and runs with `make e2e-local` / `make e2e-real` / `make e2e`.
+## Uses cargo-nextest when installed (CI installs it), else falls back to `cargo test`.
 test:
-	$(CARGO) nextest run --workspace --exclude e2e --no-fail-fast
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+	  echo "$(CARGO) nextest run --workspace --exclude e2e --no-fail-fast"; \
+	  $(CARGO) nextest run --workspace --exclude e2e --no-fail-fast; \
+	else \
+	  echo "cargo-nextest is not installed (cargo install --locked cargo-nextest): running cargo test"; \
+	  $(CARGO) test --workspace --exclude e2e --no-fail-fast --lib --bins --tests; \
+	fi
 	$(CARGO) test --workspace --exclude e2e --doc
 
 ## lint: formatting and clippy with warnings as errors
