@@ -1,4 +1,5 @@
-//! The CustomResourceDefinitions of the three Ramen kinds, as installed by the Helm chart.
+//! The CustomResourceDefinitions of the three hub Ramen kinds, as installed by the Helm chart, and of the
+//! managed-cluster kind the hub reads through views (`DRClusterConfig`, not installed by the chart).
 //!
 //! kube-derive generates them from the Rust types; [`normalize`] then makes them look like Ramen's
 //! controller-gen output (no `nullable`, no root `required`/`title`, `listKind`, root `apiVersion`/`kind`/
@@ -9,7 +10,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::CustomResourceExt;
 use serde_json::{Value, json};
 
-use crate::{DRCluster, DRPlacementControl, DRPolicy};
+use crate::{DRCluster, DRClusterConfig, DRPlacementControl, DRPolicy};
 
 /// Aligns a kube-derive CRD with controller-gen's conventions (see the module documentation).
 pub fn normalize(crd: CustomResourceDefinition) -> CustomResourceDefinition {
@@ -61,11 +62,32 @@ pub fn drplacementcontrols() -> CustomResourceDefinition {
     normalize(DRPlacementControl::crd())
 }
 
-/// All three CRDs with the file name the chart uses for each
+/// `drclusterconfigs.ramendr.openshift.io`, a managed-cluster CRD (Ramen's DR cluster operator installs
+/// it there); for tests that play a managed cluster, never part of the hub chart.
+pub fn drclusterconfigs() -> CustomResourceDefinition {
+    normalize(DRClusterConfig::crd())
+}
+
+/// The three CRDs the hub chart installs, with the file name the chart uses for each
 /// (`ramendr.openshift.io_<plural>.yaml`, as Ramen names them).
 pub fn all() -> Vec<(String, CustomResourceDefinition)> {
-    [drpolicies(), drclusters(), drplacementcontrols()]
-        .into_iter()
+    with_file_names([drpolicies(), drclusters(), drplacementcontrols()])
+}
+
+/// The managed-cluster CRDs the hub only reads through ManagedClusterViews (`DRClusterConfig`), with
+/// Ramen's file names.
+///
+/// The hub chart does not install them: the hub decodes view results and needs no CRD for that, Ramen's
+/// DR cluster operator installs them where they are used, and a hub that is also a managed cluster would
+/// otherwise have two owners for one CRD.
+pub fn managed_cluster() -> Vec<(String, CustomResourceDefinition)> {
+    with_file_names([drclusterconfigs()])
+}
+
+fn with_file_names<const N: usize>(
+    crds: [CustomResourceDefinition; N],
+) -> Vec<(String, CustomResourceDefinition)> {
+    crds.into_iter()
         .map(|crd| {
             let file = format!("{}_{}.yaml", crd.spec.group, crd.spec.names.plural);
             (file, crd)

@@ -127,6 +127,8 @@ pub struct DRPolicyStatus {
     #[schemars(schema_with = "crate::schema::conditions")]
     pub conditions: Option<Vec<Condition>>,
 
+    // Ramen's Go type always sends this key (`"async": {}` when empty); a writer wanting the same bytes
+    // sets `Some(Default::default())`. The same holds for `sync`.
     /// Storage classes usable for asynchronous replication between the clusters (Ramen HEAD).
     #[serde(default, rename = "async", skip_serializing_if = "Option::is_none")]
     pub async_: Option<PeerClassesStatus>,
@@ -135,7 +137,8 @@ pub struct DRPolicyStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync: Option<PeerClassesStatus>,
 
-    /// Network attachment definitions paired across the clusters (Ramen HEAD).
+    /// Network attachment definitions present on both clusters (Ramen HEAD); written only when the policy
+    /// names a network mapping.
     #[serde(
         default,
         rename = "networkPeers",
@@ -147,7 +150,7 @@ pub struct DRPolicyStatus {
 /// `status.async` / `status.sync` of a DRPolicy.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 pub struct PeerClassesStatus {
-    /// Peer classes available between the clusters.
+    /// Peer classes available between the clusters, one per storage class and pair of clusters.
     #[serde(
         default,
         rename = "peerClasses",
@@ -156,10 +159,13 @@ pub struct PeerClassesStatus {
     pub peer_classes: Option<Vec<PeerClass>>,
 }
 
-/// A storage class pairing between the policy's clusters (Ramen HEAD).
+// Every field of Ramen's Go type is `omitempty`: Ramen never writes `false`, `""` or `[]`. The fields are
+// `Option`s so that an object written by anyone round-trips unchanged.
+/// A StorageClass paired between two of the policy's clusters (Ramen HEAD).
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 pub struct PeerClass {
-    /// Cluster IDs of the peers.
+    /// IDs (ManagedCluster claim `id.k8s.io`) of the two clusters, the one earlier in `spec.drClusters`
+    /// first.
     #[serde(
         default,
         rename = "clusterIDs",
@@ -167,37 +173,43 @@ pub struct PeerClass {
     )]
     #[schemars(schema_with = "crate::schema::string_list")]
     pub cluster_ids: Option<Vec<String>>,
-    /// Whether the class is global.
+    /// Offloaded, and both clusters' VolumeGroupReplicationClasses are labelled
+    /// `ramendr.openshift.io/global: "true"`: one group replication serves every VRG.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub global: Option<bool>,
-    /// Whether volume group replication is supported.
+    /// Whether PVCs of the class can be replicated as a group (through a VolumeGroupReplicationClass, or a
+    /// VolumeGroupSnapshotClass when there is no replication ID).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grouping: Option<bool>,
-    /// Volume group replication class ID.
+    /// Common value of label `ramendr.openshift.io/groupreplicationid` on a matching pair of
+    /// VolumeGroupReplicationClasses.
     #[serde(
         default,
         rename = "groupreplicationID",
         skip_serializing_if = "Option::is_none"
     )]
     pub group_replication_id: Option<String>,
-    /// Whether replication is offloaded to storage.
+    /// Both StorageClasses carry label `ramendr.openshift.io/offloaded`: replication is managed outside
+    /// the VRG (asynchronous peers only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offloaded: Option<bool>,
-    /// Replication class ID.
+    /// Common value of label `ramendr.openshift.io/replicationid` on a matching pair of
+    /// VolumeReplicationClasses (asynchronous, not offloaded peers only).
     #[serde(
         default,
         rename = "replicationID",
         skip_serializing_if = "Option::is_none"
     )]
     pub replication_id: Option<String>,
-    /// Storage class name.
+    /// Name of the StorageClass present on both clusters.
     #[serde(
         default,
         rename = "storageClassName",
         skip_serializing_if = "Option::is_none"
     )]
     pub storage_class_name: Option<String>,
-    /// Storage IDs of the peers.
+    /// Label `ramendr.openshift.io/storageid` of the StorageClass: one value when the clusters share the
+    /// storage instance (synchronous), the first cluster's then the second's otherwise.
     #[serde(default, rename = "storageID", skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "crate::schema::string_list")]
     pub storage_id: Option<Vec<String>>,

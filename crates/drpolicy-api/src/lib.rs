@@ -1,5 +1,6 @@
 //! Types and names of the RamenDR hub API: the `DRPolicy`, `DRCluster` and `DRPlacementControl` custom
-//! resources, the OCM governance objects that distribute S3 secrets, and every shared constant.
+//! resources, the managed-cluster `DRClusterConfig` the hub reads, the OCM governance objects that
+//! distribute S3 secrets, and every shared constant.
 //!
 //! Everything here is wire-compatible with RamenDR (`ramendr.openshift.io/v1alpha1`): field names, JSON
 //! shapes, CRD validation (patterns and CEL rules), finalizers, labels and condition reasons are Ramen's,
@@ -18,6 +19,7 @@
 
 pub mod crd;
 pub mod drcluster;
+pub mod drclusterconfig;
 pub mod drpc;
 pub mod drpolicy;
 pub mod names;
@@ -25,6 +27,10 @@ pub mod ocm;
 pub mod schema;
 
 pub use drcluster::{ClusterMaintenanceMode, DRCluster, DRClusterSpec, DRClusterStatus};
+pub use drclusterconfig::{
+    DRClusterConfig, DRClusterConfigSpec, DRClusterConfigStatus, NetworkAttachment,
+    StorageAccessDetail,
+};
 pub use drpc::{DRPlacementControl, DRPlacementControlSpec, DRPlacementControlStatus};
 pub use drpolicy::{
     DRPolicy, DRPolicySpec, DRPolicyStatus, NetworkMappingRef, NetworkPeer, PeerClass,

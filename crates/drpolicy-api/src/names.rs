@@ -39,6 +39,28 @@ pub const HUB_LEADER_ELECTION_ID: &str = "hub.ramendr.openshift.io";
 /// Data keys of an S3 Secret referenced by the distribution hub templates.
 pub const S3_SECRET_KEYS: [&str; 2] = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"];
 
+/// Labels and parameters on a managed cluster's storage, snapshot and replication classes that make them
+/// peer classes of a DRPolicy (Ramen HEAD; the keys are lower case, whatever Ramen's documentation writes).
+pub mod class_labels {
+    /// Storage instance identity, on StorageClasses and every snapshot and replication class.
+    pub const STORAGE_ID: &str = "ramendr.openshift.io/storageid";
+    /// Replication identity, on VolumeReplicationClasses.
+    pub const REPLICATION_ID: &str = "ramendr.openshift.io/replicationid";
+    /// Group replication identity, on VolumeGroupReplicationClasses; on a StorageClass it selects which
+    /// of several VolumeGroupReplicationClasses sharing its storage ID belongs to it.
+    pub const GROUP_REPLICATION_ID: &str = "ramendr.openshift.io/groupreplicationid";
+    /// On a StorageClass, whatever its value: replication is managed outside Ramen's VRG.
+    pub const OFFLOADED: &str = "ramendr.openshift.io/offloaded";
+    /// On a VolumeGroupReplicationClass, with value [`GLOBAL_VALUE`]: one group replication shared by
+    /// every VRG.
+    pub const GLOBAL: &str = "ramendr.openshift.io/global";
+    /// The only value of [`GLOBAL`] that counts.
+    pub const GLOBAL_VALUE: &str = "true";
+    /// Key in a replication class's `spec.parameters` that must equal the DRPolicy's
+    /// `spec.schedulingInterval`, string for string.
+    pub const SCHEDULING_INTERVAL_PARAMETER: &str = "schedulingInterval";
+}
+
 /// Condition types and reasons written on a DRPolicy.
 pub mod condition {
     /// The condition type Ramen writes on every DRPolicy.
