@@ -43,12 +43,16 @@ impl Writer<'_> {
 pub fn record_update(old: Option<&Value>, new: &mut Value, w: &Writer<'_>) {
     let mut list = old.map(entries).unwrap_or_default();
     let new_leaves = leaves(new, w.scope, w.list_types);
-    let all_new = leaves(new, Scope::Main { has_status: false }, w.list_types);
-    let changed: BTreeSet<FieldPath> = new_leaves
+    let new_maps = map_nodes(new, w);
+    let mut all_new = leaves(new, Scope::Main { has_status: false }, w.list_types);
+    all_new.extend(new_maps.iter().cloned());
+    let mut changed: BTreeSet<FieldPath> = new_leaves
         .iter()
         .filter(|p| old.and_then(|o| value_at(o, p)) != value_at(new, p))
         .cloned()
         .collect();
+    let old_maps = old.map(|o| map_nodes(o, w)).unwrap_or_default();
+    changed.extend(new_maps.difference(&old_maps).cloned());
     let sub = w.subresource();
     for e in &mut list {
         let mine = e.same_slot(w.manager, "Update", sub);
@@ -76,6 +80,32 @@ pub fn record_update(old: Option<&Value>, new: &mut Value, w: &Writer<'_>) {
         }
     }
     set_entries(new, list);
+}
+
+/// The string maps of Kubernetes' types (labels, annotations, a ConfigMap's or Secret's data)
+/// present in `obj`: an `Update` that creates one owns the map itself besides its keys (FieldsV1
+/// `"."`), and keeps it when others take the keys, as kube-apiserver records.
+fn map_nodes(obj: &Value, w: &Writer<'_>) -> BTreeSet<FieldPath> {
+    if w.scope == Scope::Status {
+        return BTreeSet::new();
+    }
+    let mut candidates = vec![
+        ["metadata", "labels"].as_slice(),
+        &["metadata", "annotations"],
+    ];
+    if w.api_version == "v1" {
+        candidates.extend([["data"].as_slice(), &["binaryData"]]);
+    }
+    candidates
+        .into_iter()
+        .filter(|path| {
+            let pointer: String = path.iter().map(|p| format!("/{p}")).collect();
+            obj.pointer(&pointer)
+                .and_then(Value::as_object)
+                .is_some_and(|m| !m.is_empty())
+        })
+        .map(|path| path.iter().map(|p| format!("f:{p}")).collect())
+        .collect()
 }
 
 fn merge_into(target: &mut Value, applied: &Value, path: &mut FieldPath, lt: ListTypes<'_>) {

@@ -124,6 +124,34 @@ impl ApiError {
         e
     }
 
+    /// 422 for an apply request without a `fieldManager`, in kube-apiserver's words.
+    pub fn apply_without_field_manager() -> Self {
+        Self::invalid(
+            "PatchOptions",
+            "meta.k8s.io",
+            "",
+            &[FieldCause::new(
+                "FieldValueRequired",
+                "fieldManager",
+                "fieldManager: Required value: is required for apply patch",
+            )],
+        )
+    }
+
+    /// 403 Forbidden: `R "x" is forbidden: {why}`.
+    pub fn forbidden(resource: &str, group: &str, name: &str, why: &str) -> Self {
+        let mut e = Self::new(
+            403,
+            "Forbidden",
+            format!(
+                "{} \"{name}\" is forbidden: {why}",
+                qualified(resource, group)
+            ),
+        );
+        e.details = Some(details(name, group, resource));
+        e
+    }
+
     /// 422 Invalid: `Kind.group "name" is invalid: ...` with one cause per field error.
     pub fn invalid(kind: &str, group: &str, name: &str, causes: &[FieldCause]) -> Self {
         let qualified_kind = qualified(kind, group);
@@ -176,6 +204,23 @@ impl ApiError {
             "UnsupportedMediaType",
             format!(
                 "the body of the request was in an unknown format - accepted media types include: application/json, application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got {content_type:?})"
+            ),
+        )
+    }
+
+    /// 415 UnsupportedMediaType for a PATCH whose Content-Type is not a patch type the resource
+    /// takes, in kube-apiserver's words (custom resources take no strategic merge patch).
+    pub fn unsupported_patch_type(custom_resource: bool) -> Self {
+        let accepted = if custom_resource {
+            "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
+        } else {
+            "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml"
+        };
+        Self::new(
+            415,
+            "UnsupportedMediaType",
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: {accepted}"
             ),
         )
     }

@@ -55,6 +55,22 @@ fn json_response(code: u16, body: &Value, warnings: &[String]) -> Response {
     resp
 }
 
+/// What kube-apiserver answers for a path under an API group (or version) it does not serve:
+/// Go's plain-text 404, not a `Status`.
+fn page_not_found() -> Response {
+    let mut resp = (StatusCode::NOT_FOUND, "404 page not found\n").into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    resp
+}
+
 fn not_found() -> ApiError {
     ApiError::new(
         404,
@@ -84,8 +100,17 @@ pub async fn dispatch(State(app): State<AppState>, req: Request) -> Response {
         Route::Health => "ok".into_response(),
         Route::Api => ok(Some(discovery::api(&app.server_address))),
         Route::Apis => ok(Some(discovery::apis(&app.engine.registry()))),
-        Route::Group(g) => ok(discovery::group(&app.engine.registry(), &g)),
-        Route::GroupVersion(g, v) => ok(discovery::resource_list(&app.engine.registry(), &g, &v)),
+        Route::Group(g) => match discovery::group(&app.engine.registry(), &g) {
+            Some(v) => json_response(200, &v, &[]),
+            None => page_not_found(),
+        },
+        Route::GroupVersion(g, v) => {
+            match discovery::resource_list(&app.engine.registry(), &g, &v) {
+                Some(v) => json_response(200, &v, &[]),
+                None if g.is_empty() => not_found().into_response(),
+                None => page_not_found(),
+            }
+        }
         Route::OpenApiRoot => ok(Some(discovery::openapi_root(&app.engine.registry()))),
         Route::OpenApiDoc(gv) => ok(discovery::openapi_doc(&app.engine.registry(), &gv)),
         Route::OpenApiV2 | Route::Unknown => not_found().into_response(),
@@ -146,7 +171,13 @@ fn resource_request(
     bytes: &[u8],
 ) -> Result<Response, ApiError> {
     let engine = &app.engine;
-    let rt = engine.resolve(&p.group, &p.version, &p.plural)?;
+    let rt = match engine.resolve(&p.group, &p.version, &p.plural) {
+        Ok(rt) => rt,
+        Err(_) if !p.group.is_empty() && !engine.serves(&p.group, &p.version) => {
+            return Ok(page_not_found());
+        }
+        Err(e) => return Err(e),
+    };
     if p.namespace.is_some() && !rt.namespaced {
         return Err(not_found());
     }
@@ -269,28 +300,34 @@ fn resource_request(
             let (body, dups) = decode_body(false)?;
             let mut opts = write_options(headers, q)?;
             opts.duplicates = dups;
-            Ok(outcome(
-                engine.create(&rt, &namespace, body, &opts)?,
-                &Render::Full,
-                &rt,
-            ))
+            let created = engine
+                .create(&rt, &namespace, body, &opts)
+                .map_err(|e| decode_error(&rt, e))?;
+            Ok(outcome(created, &Render::Full, &rt))
         }
         "update" => {
             let (body, dups) = decode_body(false)?;
             let mut opts = write_options(headers, q)?;
             opts.duplicates = dups;
-            Ok(outcome(
-                engine.update(&target, scope, body, &opts)?,
-                &Render::Full,
-                &rt,
-            ))
+            let updated = engine
+                .update(&target, scope, body, &opts)
+                .map_err(|e| decode_error(&rt, e))?;
+            Ok(outcome(updated, &Render::Full, &rt))
         }
         "patch" => {
             let ct = header_str(headers, header::CONTENT_TYPE).unwrap_or_default();
+            let custom = rt.is_custom_resource();
+            // As kube-apiserver: custom resources have no Go type to carry the merge keys of a
+            // strategic merge patch, so they do not accept one.
             let ptype = PatchType::from_content_type(ct)
-                .ok_or_else(|| ApiError::unsupported_media_type(ct))?;
-            let (body, dups) = decode_body(ptype == PatchType::Apply)?;
+                .filter(|p| !(custom && *p == PatchType::Strategic))
+                .ok_or_else(|| ApiError::unsupported_patch_type(custom))?;
             let mut opts = write_options(headers, q)?;
+            // Checked before the body is decoded, as kube-apiserver validates PatchOptions.
+            if ptype == PatchType::Apply && !opts.manager_explicit {
+                return Err(ApiError::apply_without_field_manager());
+            }
+            let (body, dups) = decode_body(ptype == PatchType::Apply)?;
             opts.duplicates = dups;
             Ok(outcome(
                 engine.patch(&target, scope, ptype, body, &opts)?,
@@ -311,6 +348,21 @@ fn resource_request(
         _ => Err(ApiError::method_not_allowed(format!(
             "the server does not allow this method on the requested resource ({method})"
         ))),
+    }
+}
+
+/// As kube-apiserver's create and update handlers (not patches): a body that does not decode
+/// strictly is reported as one that cannot be handled as the resource's kind.
+fn decode_error(rt: &ResourceType, e: ApiError) -> ApiError {
+    if e.code == 400 && e.message.starts_with("strict decoding error: ") {
+        ApiError::bad_request(format!(
+            "{kind} in version {version:?} cannot be handled as a {kind}: {message}",
+            kind = rt.kind,
+            version = rt.version,
+            message = e.message
+        ))
+    } else {
+        e
     }
 }
 

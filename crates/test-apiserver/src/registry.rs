@@ -71,6 +71,11 @@ impl ResourceType {
         self.group == "apiextensions.k8s.io" && self.plural == "customresourcedefinitions"
     }
 
+    /// Whether this is a custom resource (served for a CRD), not a built-in kind.
+    pub fn is_custom_resource(&self) -> bool {
+        self.builtin_fields.is_none()
+    }
+
     /// Whether this is the Namespace resource.
     pub fn is_namespace(&self) -> bool {
         self.group.is_empty() && self.plural == "namespaces"
@@ -160,7 +165,7 @@ fn builtin(
         has_status,
         tracks_generation,
         builtin_fields: Some(fields),
-        printer_columns: Vec::new(),
+        printer_columns: crate::render::PrinterColumn::builtin(group, plural),
         schema: None,
     }
 }
@@ -314,6 +319,73 @@ fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
 
 /// Derives the served resource types from a CustomResourceDefinition object, compiling each
 /// version's schema. Errors are 422 Invalid causes in Kubernetes' wording.
+/// Structural-schema rules kube-apiserver enforces on a CRD (a subset): the keys of a
+/// `x-kubernetes-list-type: map` list must be required or defaulted. Paths are those of
+/// Kubernetes' internal CRD, where identical per-version schemas become `spec.validation`.
+fn schema_causes(versions: &[Value]) -> Vec<FieldCause> {
+    let schemas: Vec<Option<&Value>> = versions
+        .iter()
+        .map(|v| v.pointer("/schema/openAPIV3Schema"))
+        .collect();
+    let mut causes = Vec::new();
+    match schemas.first() {
+        Some(Some(first)) if schemas.iter().all(|s| *s == Some(*first)) => {
+            list_map_key_causes(first, "spec.validation.openAPIV3Schema", &mut causes);
+        }
+        _ => {
+            for (i, s) in schemas.iter().enumerate() {
+                if let Some(s) = s {
+                    let path = format!("spec.versions[{i}].schema.openAPIV3Schema");
+                    list_map_key_causes(s, &path, &mut causes);
+                }
+            }
+        }
+    }
+    causes
+}
+
+fn list_map_key_causes(schema: &Value, path: &str, causes: &mut Vec<FieldCause>) {
+    if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+        for (k, s) in props {
+            list_map_key_causes(s, &format!("{path}.properties[{k}]"), causes);
+        }
+    }
+    if let Some(extra) = schema.get("additionalProperties").filter(|s| s.is_object()) {
+        list_map_key_causes(extra, &format!("{path}.additionalProperties"), causes);
+    }
+    let Some(items) = schema.get("items").filter(|s| s.is_object()) else {
+        return;
+    };
+    list_map_key_causes(items, &format!("{path}.items"), causes);
+    if schema.get("x-kubernetes-list-type").and_then(Value::as_str) != Some("map") {
+        return;
+    }
+    let required: Vec<&str> = items
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    for key in schema
+        .get("x-kubernetes-list-map-keys")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        let Some(prop) = items.pointer(&format!("/properties/{key}")) else {
+            continue;
+        };
+        if !required.contains(&key) && prop.get("default").is_none() {
+            let field = format!("{path}.items.properties[{key}].default");
+            causes.push(FieldCause::new(
+                "FieldValueRequired",
+                &field,
+                format!("{field}: Required value: this property is in x-kubernetes-list-map-keys, so it must have a default or be a required property"),
+            ));
+        }
+    }
+}
+
 pub fn crd_types(crd: &Value) -> Result<Vec<ResourceType>, Vec<FieldCause>> {
     let mut causes = Vec::new();
     let group = str_at(crd, &["spec", "group"])
@@ -389,6 +461,7 @@ pub fn crd_types(crd: &Value) -> Result<Vec<ResourceType>, Vec<FieldCause>> {
             "spec.versions: Invalid value: null: must have exactly one version marked as storage version",
         ));
     }
+    causes.extend(schema_causes(&versions));
     let mut out = Vec::new();
     for (i, v) in versions.iter().enumerate() {
         let vname = v

@@ -1,5 +1,6 @@
 //! Alternative renderings clients ask for in `Accept`: `meta.k8s.io/v1` Tables (kubectl `get`
-//! output: Name and Age columns) and `PartialObjectMetadata` (kube's metadata-only API).
+//! output: kube-apiserver's columns for the built-in kinds, a CRD's `additionalPrinterColumns`,
+//! else Name and Age) and `PartialObjectMetadata` (kube's metadata-only API).
 
 use serde_json::{Value, json};
 
@@ -23,7 +24,8 @@ impl Render {
             .next()
             .unwrap_or_default();
         if first.contains("as=Table") {
-            Render::Table(include_object.unwrap_or("Object").to_string())
+            // kube-apiserver's default `includeObject` is Metadata.
+            Render::Table(include_object.unwrap_or("Metadata").to_string())
         } else if first.contains("as=PartialObjectMetadata") {
             Render::Metadata
         } else {
@@ -76,7 +78,7 @@ fn age(created: Option<&str>) -> String {
 }
 
 /// A CRD `additionalPrinterColumns` entry.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct PrinterColumn {
     /// Column header.
     pub name: String,
@@ -90,9 +92,79 @@ pub struct PrinterColumn {
     pub priority: i64,
     /// JSONPath of the value.
     pub json_path: String,
+    /// For a built-in kind's column: the cell, computed (then `json_path` is unused).
+    pub compute: Option<fn(&Value) -> Value>,
+}
+
+/// The number of entries of the maps at `fields` (a ConfigMap's or Secret's `DATA`).
+fn count(obj: &Value, fields: &[&str]) -> Value {
+    let n: usize = fields
+        .iter()
+        .filter_map(|f| obj.get(*f).and_then(Value::as_object))
+        .map(|m| m.len())
+        .sum();
+    json!(n)
 }
 
 impl PrinterColumn {
+    fn computed(name: &str, description: &str, compute: fn(&Value) -> Value) -> Self {
+        PrinterColumn {
+            name: name.into(),
+            type_: "string".into(),
+            format: String::new(),
+            description: description.into(),
+            priority: 0,
+            json_path: String::new(),
+            compute: Some(compute),
+        }
+    }
+
+    /// kube-apiserver's columns for a built-in kind (after Name); empty for Name and Age.
+    pub fn builtin(group: &str, plural: &str) -> Vec<PrinterColumn> {
+        let mut columns = match (group, plural) {
+            ("", "configmaps") => vec![Self::computed(
+                "Data",
+                "Data contains the configuration data.",
+                |o| count(o, &["data", "binaryData"]),
+            )],
+            ("", "secrets") => vec![
+                Self::computed("Type", "The type of the secret.", |o| {
+                    json!(o.get("type").and_then(Value::as_str).unwrap_or_default())
+                }),
+                Self::computed("Data", "Data contains the secret data.", |o| {
+                    count(o, &["data"])
+                }),
+            ],
+            ("", "namespaces") => vec![Self::computed(
+                "Status",
+                "The status of the namespace",
+                |o| {
+                    json!(
+                        o.pointer("/status/phase")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                    )
+                },
+            )],
+            ("coordination.k8s.io", "leases") => {
+                vec![Self::computed("Holder", "The holder of the lease.", |o| {
+                    json!(
+                        o.pointer("/spec/holderIdentity")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                    )
+                })]
+            }
+            _ => return Vec::new(),
+        };
+        columns.push(Self::computed(
+            "Age",
+            "CreationTimestamp is a timestamp representing the server time when this object was created.",
+            |o| json!(age(crate::meta::meta_str(o, "creationTimestamp"))),
+        ));
+        columns
+    }
+
     /// The columns of a CRD version (`additionalPrinterColumns`).
     pub fn from_crd_version(version: &Value) -> Vec<PrinterColumn> {
         let s = |c: &Value, k: &str| {
@@ -113,6 +185,7 @@ impl PrinterColumn {
                         description: s(c, "description"),
                         priority: c.get("priority").and_then(Value::as_i64).unwrap_or(0),
                         json_path: s(c, "jsonPath"),
+                        compute: None,
                     })
                     .collect()
             })
@@ -120,6 +193,9 @@ impl PrinterColumn {
     }
 
     fn cell(&self, obj: &Value) -> Value {
+        if let Some(compute) = self.compute {
+            return compute(obj);
+        }
         match crate::jsonpath::text(obj, &self.json_path) {
             None => Value::Null,
             Some(Value::String(t)) if self.type_ == "date" => json!(age(Some(&t))),

@@ -177,6 +177,15 @@ impl Engine {
             })
     }
 
+    /// Whether any resource is served at `/apis/{group}/{version}`.
+    pub fn serves(&self, group: &str, version: &str) -> bool {
+        lock(&self.inner)
+            .registry
+            .types()
+            .iter()
+            .any(|t| t.group == group && t.version == version)
+    }
+
     /// A snapshot of the registry.
     pub fn registry(&self) -> Registry {
         lock(&self.inner).registry.clone()

@@ -1,5 +1,6 @@
-//! Validation kube-apiserver applies to every object regardless of kind: object names, label
-//! keys and values, and the immutability of `immutable` ConfigMaps and Secrets.
+//! Validation kube-apiserver applies to every object regardless of kind (object names, label
+//! keys and values, finalizer names), the immutability of `immutable` ConfigMaps and Secrets, and
+//! the namespace rules of Events.
 
 use super::*;
 
@@ -46,6 +47,154 @@ fn invalid(field: &str, value: &str, detail: &str) -> FieldCause {
     )
 }
 
+/// What is wrong with a qualified name (`[prefix/]name`: label keys, finalizers), in
+/// Kubernetes' words (`IsQualifiedName`).
+fn qualified_name_problems(key: &str) -> Vec<String> {
+    const NAME: &str = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
+    let parts: Vec<&str> = key.split('/').collect();
+    let mut problems = Vec::new();
+    let name = match parts[..] {
+        [name] => name,
+        [prefix, name] => {
+            if prefix.is_empty() {
+                problems.push("prefix part must be non-empty".to_string());
+            } else {
+                if prefix.len() > 253 {
+                    problems.push("prefix part must be no more than 253 bytes".to_string());
+                }
+                if !DNS_SUBDOMAIN.is_match(prefix) {
+                    problems.push("prefix part a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')".to_string());
+                }
+            }
+            name
+        }
+        _ => {
+            return vec![format!(
+                "a valid label key {NAME} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
+            )];
+        }
+    };
+    if name.is_empty() {
+        problems.push("name part must be non-empty".to_string());
+    } else if name.len() > 63 {
+        problems.push("name part must be no more than 63 bytes".to_string());
+    }
+    if !QUALIFIED_NAME.is_match(name) {
+        problems.push(format!("name part {NAME}"));
+    }
+    problems
+}
+
+/// Finalizers every kind may carry without a domain (`FinalizerKubernetes`, orphan, foreground).
+const STANDARD_FINALIZERS: [&str; 3] = ["kubernetes", "orphan", "foregroundDeletion"];
+
+/// Finalizer names, as kube-apiserver checks them: each must be a qualified name; an object of
+/// the core API (and `events.k8s.io`) may carry no other name without a `/` than the standard
+/// ones, where a custom resource only gets a warning for each such finalizer it adds.
+pub(super) fn finalizer_checks(
+    rt: &ResourceType,
+    obj: &Value,
+    old: Option<&Value>,
+    causes: &mut Vec<FieldCause>,
+    warnings: &mut Vec<String>,
+) {
+    let field = "metadata.finalizers";
+    let finalizers = meta::finalizers(obj);
+    for f in &finalizers {
+        for problem in qualified_name_problems(f) {
+            causes.push(invalid(field, f, &problem));
+        }
+    }
+    let unqualified = |f: &str| !f.contains('/') && !STANDARD_FINALIZERS.contains(&f);
+    if rt.group.is_empty() || rt.group == "events.k8s.io" {
+        for (i, f) in finalizers.iter().enumerate() {
+            if unqualified(f) {
+                causes.push(invalid(
+                    &format!("{field}[{i}]"),
+                    f,
+                    "name is neither a standard finalizer name nor is it fully qualified",
+                ));
+            }
+        }
+    } else if rt.is_custom_resource() {
+        let before = old.map(meta::finalizers).unwrap_or_default();
+        let mut added: Vec<&String> = finalizers.iter().filter(|f| !before.contains(f)).collect();
+        added.sort();
+        added.dedup();
+        for f in added {
+            for problem in qualified_name_problems(f) {
+                warnings.push(format!("{field}: {f:?}: {problem}"));
+            }
+            if unqualified(f) {
+                let what = if f.contains('.') {
+                    "a domain-qualified finalizer name including a path (/)"
+                } else {
+                    "a domain-qualified finalizer name"
+                };
+                warnings.push(format!(
+                    "{field}: {f:?}: prefer {what} to avoid accidental conflicts with other finalizer writers"
+                ));
+            }
+        }
+    }
+}
+
+/// An Event's namespace must agree with the namespace of the object it is about
+/// (`involvedObject`, `regarding` in `events.k8s.io`), and an Event with an `eventTime` must name
+/// its reporter, action and reason (kube-apiserver's `legacyValidateEvent`).
+pub(super) fn event_causes(rt: &ResourceType, obj: &Value) -> Vec<FieldCause> {
+    let core = rt.group.is_empty();
+    if rt.kind != "Event" || !(core || rt.group == "events.k8s.io") {
+        return vec![];
+    }
+    let about = if core { "involvedObject" } else { "regarding" };
+    let about_ns = obj
+        .pointer(&format!("/{about}/namespace"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let ns = meta::namespace(obj);
+    let field = "involvedObject.namespace";
+    let mismatch = || invalid(field, about_ns, "does not match event.namespace");
+    let has_event_time = obj
+        .get("eventTime")
+        .and_then(Value::as_str)
+        .is_some_and(|t| !t.is_empty());
+    let mut causes = Vec::new();
+    if !has_event_time {
+        if (about_ns.is_empty() && !matches!(ns, "" | "default"))
+            || (!about_ns.is_empty() && about_ns != ns)
+        {
+            causes.push(mismatch());
+        }
+        return causes;
+    }
+    if about_ns.is_empty() && !matches!(ns, "default" | "kube-system") {
+        causes.push(mismatch());
+    }
+    // The core API spells the reporter `reportingComponent`.
+    let reporter = if core {
+        "reportingComponent"
+    } else {
+        "reportingController"
+    };
+    for field in [reporter, "reportingInstance", "action", "reason"] {
+        let value = obj.get(field).and_then(Value::as_str).unwrap_or_default();
+        if value.is_empty() {
+            causes.push(FieldCause::new(
+                "FieldValueRequired",
+                field,
+                format!("{field}: Required value"),
+            ));
+        }
+        if field == reporter {
+            for problem in qualified_name_problems(value) {
+                causes.push(invalid(field, value, &problem));
+            }
+        }
+    }
+    causes
+}
+
 /// Causes for invalid label keys and values (`metadata.labels`).
 pub(super) fn label_causes(obj: &Value) -> Vec<FieldCause> {
     let Some(labels) = obj.pointer("/metadata/labels").and_then(Value::as_object) else {
@@ -54,17 +203,8 @@ pub(super) fn label_causes(obj: &Value) -> Vec<FieldCause> {
     let field = "metadata.labels";
     let mut causes = Vec::new();
     for (key, value) in labels {
-        let (prefix, name) = match key.split_once('/') {
-            Some((p, n)) => (Some(p), n),
-            None => (None, key.as_str()),
-        };
-        if let Some(p) = prefix
-            && (p.is_empty() || p.len() > 253 || !DNS_SUBDOMAIN.is_match(p))
-        {
-            causes.push(invalid(field, key, "prefix part a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"));
-        }
-        if name.is_empty() || name.len() > 63 || !QUALIFIED_NAME.is_match(name) {
-            causes.push(invalid(field, key, "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"));
+        for problem in qualified_name_problems(key) {
+            causes.push(invalid(field, key, &problem));
         }
         match value.as_str() {
             Some(v) if v.len() <= 63 && LABEL_VALUE.is_match(v) => {}

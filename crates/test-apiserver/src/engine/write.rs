@@ -48,7 +48,7 @@ pub(super) fn create_locked(
     if name.is_empty() {
         return Err(ApiError::invalid(
             &rt.kind,
-            &rt.group,
+            validation_group(rt),
             "",
             &[FieldCause::new(
                 "FieldValueRequired",
@@ -59,7 +59,12 @@ pub(super) fn create_locked(
     }
     let causes = name_causes(&name, "metadata.name", rt.is_namespace());
     if !causes.is_empty() {
-        return Err(ApiError::invalid(&rt.kind, &rt.group, &name, &causes));
+        return Err(ApiError::invalid(
+            &rt.kind,
+            validation_group(rt),
+            &name,
+            &causes,
+        ));
     }
     if meta::resource_version(&obj).is_some() && !managed_preset {
         return Err(ApiError::internal(
@@ -74,12 +79,12 @@ pub(super) fn create_locked(
         match inner.store.get(&ns_key, "", namespace) {
             None => return Err(ApiError::not_found("namespaces", "", namespace)),
             Some(ns) if meta::is_deleting(&ns) => {
-                return Err(ApiError::new(
-                    403,
-                    "Forbidden",
-                    format!(
-                        "{} \"{name}\" is forbidden: unable to create new content in namespace {namespace} because it is being terminated",
-                        crate::error::qualified(&rt.plural, &rt.group)
+                return Err(ApiError::forbidden(
+                    &rt.plural,
+                    &rt.group,
+                    &name,
+                    &format!(
+                        "unable to create new content in namespace {namespace} because it is being terminated"
                     ),
                 ));
             }
@@ -87,7 +92,10 @@ pub(super) fn create_locked(
         }
     }
     if crd_terminating(inner, rt) {
-        return Err(ApiError::method_not_allowed(
+        return Err(ApiError::forbidden(
+            &rt.plural,
+            &rt.group,
+            &name,
             "create not allowed while custom resource definition is terminating",
         ));
     }
@@ -169,6 +177,50 @@ fn list_types(rt: &ResourceType) -> ListTypes<'_> {
     }
 }
 
+/// What kube-apiserver sets on a Namespace: the `kubernetes.io/metadata.name` label (always its
+/// name) and the `kubernetes` finalizer in `spec.finalizers` (at creation; later only the
+/// namespace controller's `/finalize` changes them, so updates keep the stored ones). The embedded
+/// server finalizes namespaces itself and does not wait for that finalizer.
+fn namespace_defaults(obj: &mut Value, old: Option<&Value>) {
+    let name = meta::name(obj).to_string();
+    let md = meta::metadata_mut(obj);
+    let labels = md.entry("labels").or_insert_with(|| json!({}));
+    if !labels.is_object() {
+        *labels = json!({});
+    }
+    labels["kubernetes.io/metadata.name"] = json!(name);
+    let finalizers = match old {
+        Some(old) => old.pointer("/spec/finalizers").cloned(),
+        None => {
+            let mut f: Vec<Value> = obj
+                .pointer("/spec/finalizers")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            if !f.contains(&json!("kubernetes")) {
+                f.push(json!("kubernetes"));
+            }
+            Some(Value::Array(f))
+        }
+    };
+    let Some(m) = obj.as_object_mut() else { return };
+    let spec = m.entry("spec").or_insert_with(|| json!({}));
+    if !spec.is_object() {
+        *spec = json!({});
+    }
+    match finalizers {
+        Some(f) => spec["finalizers"] = f,
+        None => {
+            if let Some(s) = spec.as_object_mut() {
+                s.remove("finalizers");
+            }
+        }
+    }
+    if spec.as_object().is_some_and(|s| s.is_empty()) {
+        m.remove("spec");
+    }
+}
+
 /// Defaulting of built-in kinds: a Secret's `type` defaults to `Opaque` and its `stringData`
 /// is merged into `data` (base64), as kube-apiserver does on every write.
 fn builtin_defaults(rt: &ResourceType, obj: &mut Value) {
@@ -203,6 +255,16 @@ fn builtin_defaults(rt: &ResourceType, obj: &mut Value) {
     }
 }
 
+/// The group kube-apiserver names in a 422 for `rt`: that of the internal type it validates,
+/// which for `events.k8s.io` Events is the core Event.
+fn validation_group(rt: &ResourceType) -> &str {
+    if rt.group == "events.k8s.io" {
+        ""
+    } else {
+        &rt.group
+    }
+}
+
 /// Field validation, CRD schema validation/defaulting/pruning and CRD checks.
 fn admit(
     rt: &ResourceType,
@@ -213,6 +275,9 @@ fn admit(
 ) -> Result<(), ApiError> {
     let mut pruned = decode::prune_unknown(obj, rt.builtin_fields);
     builtin_defaults(rt, obj);
+    if rt.is_namespace() {
+        namespace_defaults(obj, old);
+    }
     check_base64(rt, obj)?;
     let mut causes = Vec::new();
     if let Some(schema) = &rt.schema {
@@ -228,6 +293,7 @@ fn admit(
         causes.extend(crd_causes);
     }
     causes.extend(label_causes(obj));
+    causes.extend(event_causes(rt, obj));
     causes.extend(immutable_causes(rt, obj, old));
     if let Some(old) = old
         && meta::is_deleting(old)
@@ -250,12 +316,13 @@ fn admit(
             ));
         }
     }
+    finalizer_checks(rt, obj, old, &mut causes, warnings);
     if causes.is_empty() {
         Ok(())
     } else {
         Err(ApiError::invalid(
             &rt.kind,
-            &rt.group,
+            validation_group(rt),
             meta::name(obj),
             &causes,
         ))
@@ -382,10 +449,12 @@ pub(super) fn commit_update(
         });
     }
     if deleting_done {
-        // As kube-apiserver: the update that removes the last finalizer is the deletion.
-        let last = remove_object(inner, rt, &new, false);
+        // As kube-apiserver: the update that removes the last finalizer is the deletion. The
+        // update is never stored: the DELETED event carries the object as last stored (with its
+        // finalizers), and the response the updated object.
+        remove_object(inner, rt, old_v, false);
         return Ok(Outcome {
-            body: present(rt, &last),
+            body: present(rt, &new),
             code: 200,
             warnings,
         });
@@ -413,9 +482,7 @@ pub(super) fn apply_locked(
 ) -> Result<Outcome, ApiError> {
     let rt = t.rt;
     if !opts.manager_explicit {
-        return Err(ApiError::bad_request(
-            "PATCH, application/apply-patch+yaml requests must set a fieldManager",
-        ));
+        return Err(ApiError::apply_without_field_manager());
     }
     let mut applied = body;
     if !applied.is_object() {

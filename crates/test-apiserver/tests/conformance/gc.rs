@@ -19,7 +19,13 @@ fn owned(name: &str, owners: &[&ConfigMap]) -> ConfigMap {
 
 #[tokio::test]
 async fn deleting_the_owner_deletes_its_dependents_transitively() {
-    let s = server().await;
+    let Some(s) = embedded_only(
+        "garbage collection needs kube-controller-manager, which the real tier does not run",
+    )
+    .await
+    else {
+        return;
+    };
     let api = cm_api(&s, "default");
     let owner = api
         .create(&PostParams::default(), &cm("owner", json!({})))
@@ -41,7 +47,13 @@ async fn deleting_the_owner_deletes_its_dependents_transitively() {
 
 #[tokio::test]
 async fn dependents_with_another_owner_lose_only_the_dangling_reference() {
-    let s = server().await;
+    let Some(s) = embedded_only(
+        "garbage collection needs kube-controller-manager, which the real tier does not run",
+    )
+    .await
+    else {
+        return;
+    };
     let api = cm_api(&s, "default");
     let a = api
         .create(&PostParams::default(), &cm("a", json!({})))
@@ -70,7 +82,13 @@ async fn dependents_with_another_owner_lose_only_the_dangling_reference() {
 
 #[tokio::test]
 async fn orphan_propagation_keeps_dependents() {
-    let s = server().await;
+    let Some(s) = embedded_only(
+        "garbage collection needs kube-controller-manager, which the real tier does not run",
+    )
+    .await
+    else {
+        return;
+    };
     let api = cm_api(&s, "default");
     let owner = api
         .create(&PostParams::default(), &cm("owner", json!({})))
@@ -88,7 +106,13 @@ async fn orphan_propagation_keeps_dependents() {
 
 #[tokio::test]
 async fn dependents_with_finalizers_are_marked_for_deletion() {
-    let s = server().await;
+    let Some(s) = embedded_only(
+        "garbage collection needs kube-controller-manager, which the real tier does not run",
+    )
+    .await
+    else {
+        return;
+    };
     let api = cm_api(&s, "default");
     let owner = api
         .create(&PostParams::default(), &cm("owner", json!({})))
@@ -108,7 +132,13 @@ async fn dependents_with_finalizers_are_marked_for_deletion() {
 
 #[tokio::test]
 async fn foreground_deletion_waits_for_dependents() {
-    let s = server().await;
+    let Some(s) = embedded_only(
+        "garbage collection needs kube-controller-manager, which the real tier does not run",
+    )
+    .await
+    else {
+        return;
+    };
     let api = cm_api(&s, "default");
     let owner = api
         .create(&PostParams::default(), &cm("owner", json!({})))
@@ -149,7 +179,13 @@ async fn foreground_deletion_waits_for_dependents() {
 
 #[tokio::test]
 async fn foreground_deletion_without_blockers_completes_at_once() {
-    let s = server().await;
+    let Some(s) = embedded_only(
+        "garbage collection needs kube-controller-manager, which the real tier does not run",
+    )
+    .await
+    else {
+        return;
+    };
     let api = cm_api(&s, "default");
     let owner = api
         .create(&PostParams::default(), &cm("owner", json!({})))
@@ -167,7 +203,13 @@ async fn foreground_deletion_without_blockers_completes_at_once() {
 
 #[tokio::test]
 async fn namespace_deletion_emits_one_deleted_event_per_object() {
-    let s = server().await;
+    let Some(s) = embedded_only(
+        "namespace deletion needs kube-controller-manager, which the real tier does not run",
+    )
+    .await
+    else {
+        return;
+    };
     let ns_api: Api<Namespace> = Api::all(s.client());
     let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": "team"}})).expect("ns");
     ns_api

@@ -12,7 +12,9 @@ use crate::common::*;
 
 #[tokio::test]
 async fn request_log_records_kubernetes_request_info() {
-    let s = server().await;
+    let Some(s) = embedded_only("the request log is a test-apiserver hook").await else {
+        return;
+    };
     let api = cm_api(&s, "default");
     api.create(
         &PostParams {
@@ -45,7 +47,9 @@ async fn request_log_records_kubernetes_request_info() {
 
 #[tokio::test]
 async fn writes_since_a_mark_count_only_later_writes() {
-    let s = server().await;
+    let Some(s) = embedded_only("the request log is a test-apiserver hook").await else {
+        return;
+    };
     let api = cm_api(&s, "default");
     api.create(&PostParams::default(), &cm("a", json!({})))
         .await
@@ -62,7 +66,9 @@ async fn writes_since_a_mark_count_only_later_writes() {
 
 #[tokio::test]
 async fn injected_status_fails_only_the_next_matching_requests() {
-    let s = server().await;
+    let Some(s) = embedded_only("fault injection is a test-apiserver hook").await else {
+        return;
+    };
     let api = cm_api(&s, "default");
     s.hooks().fail_next(
         RequestFilter::any()
@@ -108,7 +114,9 @@ async fn plain_get(s: &test_apiserver::TestApiServer, path: &str) -> String {
 
 #[tokio::test]
 async fn too_many_requests_carries_retry_after() {
-    let s = server().await;
+    let Some(s) = embedded_only("fault injection is a test-apiserver hook").await else {
+        return;
+    };
     s.hooks().fail_next(
         RequestFilter::any().verb("list"),
         1,
@@ -127,7 +135,9 @@ async fn too_many_requests_carries_retry_after() {
 
 #[tokio::test]
 async fn kube_client_retries_after_too_many_requests() {
-    let s = server().await;
+    let Some(s) = embedded_only("fault injection is a test-apiserver hook").await else {
+        return;
+    };
     s.hooks().fail_next(
         RequestFilter::any().verb("list"),
         1,
@@ -145,7 +155,9 @@ async fn kube_client_retries_after_too_many_requests() {
 
 #[tokio::test]
 async fn hang_delays_then_answers_timeout() {
-    let s = server().await;
+    let Some(s) = embedded_only("fault injection is a test-apiserver hook").await else {
+        return;
+    };
     s.hooks().fail_next(
         RequestFilter::any().verb("get"),
         1,
@@ -160,7 +172,9 @@ async fn hang_delays_then_answers_timeout() {
 
 #[tokio::test]
 async fn hang_up_closes_the_connection_without_a_response() {
-    let s = server().await;
+    let Some(s) = embedded_only("fault injection is a test-apiserver hook").await else {
+        return;
+    };
     s.hooks().fail_next(
         RequestFilter::any().verb("get"),
         1,
@@ -182,7 +196,9 @@ async fn hang_up_closes_the_connection_without_a_response() {
 
 #[tokio::test]
 async fn latency_delays_matching_requests() {
-    let s = server().await;
+    let Some(s) = embedded_only("latency injection is a test-apiserver hook").await else {
+        return;
+    };
     s.hooks().add_latency(
         RequestFilter::any().resource("configmaps"),
         Duration::from_millis(150),
@@ -198,7 +214,9 @@ async fn latency_delays_matching_requests() {
 
 #[tokio::test]
 async fn close_watches_ends_open_streams() {
-    let s = server().await;
+    let Some(s) = embedded_only("close_watches is a test-apiserver hook").await else {
+        return;
+    };
     let api = cm_api(&s, "default");
     let mut stream = api
         .watch(&WatchParams::default().disable_bookmarks(), "0")
@@ -214,7 +232,9 @@ async fn close_watches_ends_open_streams() {
 
 #[tokio::test]
 async fn wait_quiet_succeeds_when_idle_and_times_out_while_a_request_is_in_flight() {
-    let s = server().await;
+    let Some(s) = embedded_only("wait_quiet is a test-apiserver hook").await else {
+        return;
+    };
     cm_api(&s, "default")
         .list(&ListParams::default())
         .await

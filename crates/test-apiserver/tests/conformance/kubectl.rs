@@ -1,9 +1,12 @@
-//! The real `kubectl` against the `test-apiserver` binary. Skipped (with a note) when kubectl is
-//! not installed.
+//! The real `kubectl` against the `test-apiserver` binary (or the real kube-apiserver of
+//! `CONFORMANCE_KUBECONFIG`). Skipped (with a note) when kubectl is not installed.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{Names, real_kubeconfig};
 
 /// `$KUBECTL`, else `/usr/bin/kubectl`, else `kubectl` on `PATH`.
 fn kubectl_path() -> Option<PathBuf> {
@@ -22,24 +25,29 @@ fn kubectl_path() -> Option<PathBuf> {
         .find(|p| p.exists())
 }
 
-const CRD: &str = r#"
+/// The CRD of this test's group: `Thing`, with printer columns and a validated schema.
+fn crd(names: &Names) -> String {
+    let group = &names.group;
+    let short = short_name(names);
+    format!(
+        r#"
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata:
-  name: things.example.com
+  name: things.{group}
 spec:
-  group: example.com
+  group: {group}
   scope: Namespaced
-  names: {kind: Thing, plural: things, singular: thing, shortNames: [th]}
+  names: {{kind: Thing, plural: things, singular: thing, shortNames: [{short}]}}
   versions:
   - name: v1
     served: true
     storage: true
-    subresources: {status: {}}
+    subresources: {{status: {{}}}}
     additionalPrinterColumns:
-    - {name: Size, type: integer, jsonPath: .spec.size}
-    - {name: Phase, type: string, jsonPath: .status.phase}
-    - {name: Age, type: date, jsonPath: .metadata.creationTimestamp}
+    - {{name: Size, type: integer, jsonPath: .spec.size}}
+    - {{name: Phase, type: string, jsonPath: .status.phase}}
+    - {{name: Age, type: date, jsonPath: .metadata.creationTimestamp}}
     schema:
       openAPIV3Schema:
         type: object
@@ -47,15 +55,22 @@ spec:
           spec:
             type: object
             properties:
-              size: {type: integer}
-              interval: {type: string, pattern: '^(|\d+[mhd])$'}
+              size: {{type: integer}}
+              interval: {{type: string, pattern: '^(|\d+[mhd])$'}}
           status:
             type: object
             properties:
-              phase: {type: string}
-"#;
+              phase: {{type: string}}
+"#
+    )
+}
 
-/// The binary, running; killed on drop.
+/// A short name no other test's CRD has (kubectl would pick any of several `th`s).
+fn short_name(names: &Names) -> String {
+    format!("th{}", names.suffix.replace('-', ""))
+}
+
+/// The test-apiserver binary, running; killed on drop.
 struct Binary {
     child: Child,
     kubeconfig: PathBuf,
@@ -87,10 +102,48 @@ impl Binary {
             _dir: dir,
         }
     }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What kubectl talks to: the binary, or the real kube-apiserver of `CONFORMANCE_KUBECONFIG`;
+/// either way in a namespace of this test's own (created), with a CRD group of its own.
+struct Server {
+    _binary: Option<Binary>,
+    kubeconfig: PathBuf,
+    names: Names,
+}
+
+impl Server {
+    fn start() -> Server {
+        let (binary, kubeconfig) = match real_kubeconfig() {
+            Some(path) => (None, path),
+            None => {
+                let b = Binary::start();
+                let path = b.kubeconfig.clone();
+                (Some(b), path)
+            }
+        };
+        let s = Server {
+            _binary: binary,
+            kubeconfig,
+            names: Names::next(),
+        };
+        s.ok(&["create", "namespace", &s.names.ns], None);
+        s
+    }
 
     fn kubectl_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
         let mut cmd = Command::new(kubectl_path().expect("kubectl checked by the test"));
-        cmd.arg("--kubeconfig").arg(&self.kubeconfig).args(args);
+        cmd.arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(["--namespace", &self.names.ns])
+            .args(args);
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -114,12 +167,46 @@ impl Binary {
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
-}
 
-impl Drop for Binary {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    /// `things.<group>`: the plain `thing` could name another test's CRD on a shared server.
+    fn things(&self) -> String {
+        format!("things.{}", self.names.group)
+    }
+
+    /// Server-side applies the CRD and waits until kubectl can use it (a real server
+    /// establishes it, then publishes its discovery, asynchronously).
+    fn install_crd(&self) {
+        self.ok(
+            &["apply", "--server-side", "-f", "-"],
+            Some(&crd(&self.names)),
+        );
+        let name = format!("crd/things.{}", self.names.group);
+        self.ok(
+            &[
+                "wait",
+                "--for",
+                "condition=established",
+                &name,
+                "--timeout=60s",
+            ],
+            None,
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self
+            .kubectl_stdin(&["get", &self.things()], None)
+            .status
+            .success()
+        {
+            assert!(Instant::now() < deadline, "{name} not served in time");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn thing(&self, name: &str, labels: &str, spec: &str) -> String {
+        format!(
+            "apiVersion: {}/v1\nkind: Thing\nmetadata: {{name: {name}, labels: {labels}}}\nspec: {spec}\n",
+            self.names.group
+        )
     }
 }
 
@@ -131,39 +218,24 @@ fn have_kubectl() -> bool {
     false
 }
 
-fn thing(name: &str, labels: &str, spec: &str) -> String {
-    format!(
-        "apiVersion: example.com/v1\nkind: Thing\nmetadata: {{name: {name}, labels: {labels}}}\nspec: {spec}\n"
-    )
-}
-
 #[test]
 fn kubectl_server_side_applies_a_crd_and_its_objects() {
     if !have_kubectl() {
         return;
     }
-    let b = Binary::start();
-    b.ok(&["apply", "--server-side", "-f", "-"], Some(CRD));
-    b.ok(
-        &[
-            "wait",
-            "--for",
-            "condition=established",
-            "crd/things.example.com",
-            "--timeout=60s",
-        ],
-        None,
-    );
+    let b = Server::start();
+    b.install_crd();
     b.ok(
         &["apply", "--server-side", "-f", "-"],
-        Some(&thing("t1", "{app: web}", "{size: 1}")),
+        Some(&b.thing("t1", "{app: web}", "{size: 1}")),
     );
     let json: serde_json::Value =
-        serde_json::from_str(&b.ok(&["get", "thing", "t1", "-o", "json"], None)).expect("json");
+        serde_json::from_str(&b.ok(&["get", &b.things(), "t1", "-o", "json"], None)).expect("json");
     assert_eq!(json["spec"]["size"], 1);
     assert_eq!(
-        b.ok(&["get", "th", "-o", "name"], None).trim(),
-        "thing.example.com/t1"
+        b.ok(&["get", &short_name(&b.names), "-o", "name"], None)
+            .trim(),
+        format!("thing.{}/t1", b.names.group)
     );
 }
 
@@ -172,40 +244,31 @@ fn kubectl_create_get_patch_and_delete() {
     if !have_kubectl() {
         return;
     }
-    let b = Binary::start();
-    b.ok(&["apply", "--server-side", "-f", "-"], Some(CRD));
+    let b = Server::start();
+    b.install_crd();
+    let things = b.things();
     b.ok(
-        &[
-            "wait",
-            "--for",
-            "condition=established",
-            "crd/things.example.com",
-            "--timeout=60s",
-        ],
-        None,
+        &["create", "-f", "-"],
+        Some(&b.thing("web", "{app: web}", "{size: 1}")),
     );
     b.ok(
         &["create", "-f", "-"],
-        Some(&thing("web", "{app: web}", "{size: 1}")),
-    );
-    b.ok(
-        &["create", "-f", "-"],
-        Some(&thing("db", "{app: db}", "{size: 2}")),
+        Some(&b.thing("db", "{app: db}", "{size: 2}")),
     );
     assert_eq!(
-        b.ok(&["get", "things", "-l", "app=web", "-o", "name"], None)
+        b.ok(&["get", &things, "-l", "app=web", "-o", "name"], None)
             .trim(),
-        "thing.example.com/web"
+        format!("thing.{}/web", b.names.group)
     );
     assert_eq!(
-        b.ok(&["get", "things", "-l", "app in (db)", "-o", "name"], None)
+        b.ok(&["get", &things, "-l", "app in (db)", "-o", "name"], None)
             .trim(),
-        "thing.example.com/db"
+        format!("thing.{}/db", b.names.group)
     );
     b.ok(
         &[
             "patch",
-            "thing",
+            &things,
             "web",
             "--type",
             "merge",
@@ -217,7 +280,7 @@ fn kubectl_create_get_patch_and_delete() {
     b.ok(
         &[
             "patch",
-            "thing",
+            &things,
             "web",
             "--subresource=status",
             "--type",
@@ -228,7 +291,7 @@ fn kubectl_create_get_patch_and_delete() {
         None,
     );
     let json: serde_json::Value =
-        serde_json::from_str(&b.ok(&["get", "thing", "web", "-o", "json"], None)).expect("json");
+        serde_json::from_str(&b.ok(&["get", &things, "web", "-o", "json"], None)).expect("json");
     assert_eq!(
         (
             json["spec"]["size"].as_i64(),
@@ -236,12 +299,12 @@ fn kubectl_create_get_patch_and_delete() {
         ),
         (Some(5), Some("Ready"))
     );
-    b.ok(&["delete", "thing", "web", "--wait=false"], None);
+    b.ok(&["delete", &things, "web", "--wait=false"], None);
     assert_eq!(
-        b.ok(&["get", "things", "-o", "name"], None).trim(),
-        "thing.example.com/db"
+        b.ok(&["get", &things, "-o", "name"], None).trim(),
+        format!("thing.{}/db", b.names.group)
     );
-    let table = b.ok(&["get", "things"], None);
+    let table = b.ok(&["get", &things], None);
     let lines: Vec<Vec<&str>> = table
         .lines()
         .map(|l| l.split_whitespace().collect())
@@ -255,21 +318,11 @@ fn kubectl_create_leaves_validation_to_the_server() {
     if !have_kubectl() {
         return;
     }
-    let b = Binary::start();
-    b.ok(&["apply", "--server-side", "-f", "-"], Some(CRD));
-    b.ok(
-        &[
-            "wait",
-            "--for",
-            "condition=established",
-            "crd/things.example.com",
-            "--timeout=60s",
-        ],
-        None,
-    );
+    let b = Server::start();
+    b.install_crd();
     let out = b.kubectl_stdin(
         &["create", "-f", "-"],
-        Some(&thing("bad", "{}", "{interval: 3s}")),
+        Some(&b.thing("bad", "{}", "{interval: 3s}")),
     );
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
@@ -279,7 +332,7 @@ fn kubectl_create_leaves_validation_to_the_server() {
     );
     let out = b.kubectl_stdin(
         &["create", "-f", "-"],
-        Some(&thing("typo", "{}", "{sise: 3}")),
+        Some(&b.thing("typo", "{}", "{sise: 3}")),
     );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -293,7 +346,7 @@ fn kubectl_get_watch_sees_listed_and_new_objects_until_its_timeout() {
     if !have_kubectl() {
         return;
     }
-    let b = Binary::start();
+    let b = Server::start();
     b.ok(
         &["create", "-f", "-"],
         Some("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"),
@@ -302,6 +355,8 @@ fn kubectl_get_watch_sees_listed_and_new_objects_until_its_timeout() {
         .arg("--kubeconfig")
         .arg(&b.kubeconfig)
         .args([
+            "--namespace",
+            &b.names.ns,
             "get",
             "configmaps",
             "--watch",
@@ -334,15 +389,16 @@ fn kubectl_imperative_create_of_namespace_configmap_and_secret() {
     if !have_kubectl() {
         return;
     }
-    let b = Binary::start();
-    b.ok(&["create", "namespace", "team"], None);
+    let b = Server::start();
+    let team = format!("team-{}", b.names.suffix);
+    b.ok(&["create", "namespace", &team], None);
     b.ok(
         &[
             "create",
             "configmap",
             "cfg",
             "-n",
-            "team",
+            &team,
             "--from-literal=a=b",
         ],
         None,
@@ -354,7 +410,7 @@ fn kubectl_imperative_create_of_namespace_configmap_and_secret() {
             "generic",
             "s3",
             "-n",
-            "team",
+            &team,
             "--from-literal=key=value",
         ],
         None,
@@ -366,7 +422,7 @@ fn kubectl_imperative_create_of_namespace_configmap_and_secret() {
                 "configmap",
                 "cfg",
                 "-n",
-                "team",
+                &team,
                 "-o",
                 "jsonpath={.data.a}"
             ],
@@ -375,7 +431,7 @@ fn kubectl_imperative_create_of_namespace_configmap_and_secret() {
         "b"
     );
     let secret: serde_json::Value =
-        serde_json::from_str(&b.ok(&["get", "secret", "s3", "-n", "team", "-o", "json"], None))
+        serde_json::from_str(&b.ok(&["get", "secret", "s3", "-n", &team, "-o", "json"], None))
             .expect("json");
     assert_eq!(
         (secret["type"].as_str(), secret["data"]["key"].as_str()),
@@ -385,6 +441,10 @@ fn kubectl_imperative_create_of_namespace_configmap_and_secret() {
 
 #[test]
 fn binary_exits_cleanly_on_sigterm() {
+    if real_kubeconfig().is_some() {
+        println!("skipping against a real kube-apiserver: this tests the test-apiserver binary");
+        return;
+    }
     let mut b = Binary::start();
     let pid = b.child.id().to_string();
     let killed = Command::new("kill")

@@ -6,18 +6,18 @@ use serde_json::json;
 
 use crate::common::*;
 
-fn applied(name: &str, spec: serde_json::Value) -> serde_json::Value {
-    json!({"apiVersion": "example.com/v1", "kind": "Thing", "metadata": {"name": name}, "spec": spec})
+fn applied(s: &Target, name: &str, spec: serde_json::Value) -> serde_json::Value {
+    json!({"apiVersion": format!("{}/v1", s.group()), "kind": "Thing", "metadata": {"name": name}, "spec": spec})
 }
 
 #[tokio::test]
 async fn apply_creates_and_records_managed_fields() {
-    let (_s, api) = with_things().await;
+    let (s, api) = with_things().await;
     let o = api
         .patch(
             "t",
             &PatchParams::apply("alice"),
-            &Patch::Apply(applied("t", json!({"x": 1}))),
+            &Patch::Apply(applied(&s, "t", json!({"x": 1}))),
         )
         .await
         .expect("apply");
@@ -36,11 +36,11 @@ async fn apply_creates_and_records_managed_fields() {
 
 #[tokio::test]
 async fn apply_conflicts_with_another_manager_unless_forced() {
-    let (_s, api) = with_things().await;
+    let (s, api) = with_things().await;
     api.patch(
         "t",
         &PatchParams::apply("alice"),
-        &Patch::Apply(applied("t", json!({"x": 1}))),
+        &Patch::Apply(applied(&s, "t", json!({"x": 1}))),
     )
     .await
     .expect("alice");
@@ -48,7 +48,7 @@ async fn apply_conflicts_with_another_manager_unless_forced() {
         api.patch(
             "t",
             &PatchParams::apply("bob"),
-            &Patch::Apply(applied("t", json!({"x": 2}))),
+            &Patch::Apply(applied(&s, "t", json!({"x": 2}))),
         )
         .await,
     );
@@ -61,7 +61,7 @@ async fn apply_conflicts_with_another_manager_unless_forced() {
         .patch(
             "t",
             &PatchParams::apply("bob").force(),
-            &Patch::Apply(applied("t", json!({"x": 2}))),
+            &Patch::Apply(applied(&s, "t", json!({"x": 2}))),
         )
         .await
         .expect("force");
@@ -78,11 +78,11 @@ async fn apply_conflicts_with_another_manager_unless_forced() {
 
 #[tokio::test]
 async fn applying_the_same_value_as_another_manager_shares_ownership() {
-    let (_s, api) = with_things().await;
+    let (s, api) = with_things().await;
     api.patch(
         "t",
         &PatchParams::apply("alice"),
-        &Patch::Apply(applied("t", json!({"x": 1}))),
+        &Patch::Apply(applied(&s, "t", json!({"x": 1}))),
     )
     .await
     .expect("alice");
@@ -90,7 +90,7 @@ async fn applying_the_same_value_as_another_manager_shares_ownership() {
         .patch(
             "t",
             &PatchParams::apply("bob"),
-            &Patch::Apply(applied("t", json!({"x": 1}))),
+            &Patch::Apply(applied(&s, "t", json!({"x": 1}))),
         )
         .await
         .expect("bob, same value");
@@ -99,11 +99,11 @@ async fn applying_the_same_value_as_another_manager_shares_ownership() {
 
 #[tokio::test]
 async fn fields_a_manager_stops_applying_are_removed() {
-    let (_s, api) = with_things().await;
+    let (s, api) = with_things().await;
     api.patch(
         "t",
         &PatchParams::apply("alice"),
-        &Patch::Apply(applied("t", json!({"x": 1, "y": 2}))),
+        &Patch::Apply(applied(&s, "t", json!({"x": 1, "y": 2}))),
     )
     .await
     .expect("first");
@@ -111,7 +111,7 @@ async fn fields_a_manager_stops_applying_are_removed() {
         .patch(
             "t",
             &PatchParams::apply("alice"),
-            &Patch::Apply(applied("t", json!({"x": 1}))),
+            &Patch::Apply(applied(&s, "t", json!({"x": 1}))),
         )
         .await
         .expect("second");
@@ -120,18 +120,18 @@ async fn fields_a_manager_stops_applying_are_removed() {
 
 #[tokio::test]
 async fn fields_still_owned_by_another_manager_are_kept() {
-    let (_s, api) = with_things().await;
+    let (s, api) = with_things().await;
     api.patch(
         "t",
         &PatchParams::apply("alice"),
-        &Patch::Apply(applied("t", json!({"x": 1, "y": 2}))),
+        &Patch::Apply(applied(&s, "t", json!({"x": 1, "y": 2}))),
     )
     .await
     .expect("alice");
     api.patch(
         "t",
         &PatchParams::apply("bob"),
-        &Patch::Apply(applied("t", json!({"y": 2}))),
+        &Patch::Apply(applied(&s, "t", json!({"y": 2}))),
     )
     .await
     .expect("bob");
@@ -139,7 +139,7 @@ async fn fields_still_owned_by_another_manager_are_kept() {
         .patch(
             "t",
             &PatchParams::apply("alice"),
-            &Patch::Apply(applied("t", json!({"x": 1}))),
+            &Patch::Apply(applied(&s, "t", json!({"x": 1}))),
         )
         .await
         .expect("alice drops y");
@@ -148,11 +148,11 @@ async fn fields_still_owned_by_another_manager_are_kept() {
 
 #[tokio::test]
 async fn update_operations_take_ownership_and_cause_apply_conflicts() {
-    let (_s, api) = with_things().await;
+    let (s, api) = with_things().await;
     api.patch(
         "t",
         &PatchParams::apply("alice"),
-        &Patch::Apply(applied("t", json!({"x": 1}))),
+        &Patch::Apply(applied(&s, "t", json!({"x": 1}))),
     )
     .await
     .expect("alice");
@@ -170,27 +170,30 @@ async fn update_operations_take_ownership_and_cause_apply_conflicts() {
         api.patch(
             "t",
             &PatchParams::apply("alice"),
-            &Patch::Apply(applied("t", json!({"x": 1}))),
+            &Patch::Apply(applied(&s, "t", json!({"x": 1}))),
         )
         .await,
     );
     assert_eq!(
         st.message,
-        "Apply failed with 1 conflict: conflict with \"editor\" using example.com/v1: .spec.x"
+        format!(
+            "Apply failed with 1 conflict: conflict with \"editor\" using {}/v1: .spec.x",
+            s.group()
+        )
     );
 }
 
 #[tokio::test]
 async fn apply_to_status_only_changes_status() {
-    let (_s, api) = with_things().await;
+    let (s, api) = with_things().await;
     api.patch(
         "t",
         &PatchParams::apply("alice"),
-        &Patch::Apply(applied("t", json!({"x": 1}))),
+        &Patch::Apply(applied(&s, "t", json!({"x": 1}))),
     )
     .await
     .expect("create");
-    let mut status = applied("t", json!({"x": 99}));
+    let mut status = applied(&s, "t", json!({"x": 99}));
     status["status"] = json!({"phase": "Ready"});
     let o = api
         .patch_status("t", &PatchParams::apply("ctrl"), &Patch::Apply(status))
@@ -205,42 +208,46 @@ async fn apply_to_status_only_changes_status() {
 }
 
 #[tokio::test]
-async fn apply_without_field_manager_is_400() {
+async fn apply_without_field_manager_is_422() {
     let (s, _api) = with_things().await;
-    let body = applied("t", json!({})).to_string();
-    let (code, _, _) = raw(
+    let body = applied(&s, "t", json!({})).to_string();
+    let (code, _, st) = raw(
         &s,
         "PATCH",
-        "/apis/example.com/v1/namespaces/default/things/t",
+        &format!("/apis/{}/v1/namespaces/{}/things/t", s.group(), s.ns()),
         "application/apply-patch+yaml",
         &body,
     )
     .await;
-    assert_eq!(code, 400);
+    assert_eq!(code, 422);
+    assert_eq!(
+        st["message"],
+        "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch"
+    );
 }
 
 #[tokio::test]
 async fn map_list_items_are_owned_per_key_by_different_managers() {
-    let s = server().await;
+    let s = target().await;
     let schema = json!({"type": "object", "properties": {
         "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
         "status": {"type": "object", "properties": {"conditions": {
             "type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"],
-            "items": {"type": "object", "properties": {"type": {"type": "string"}, "status": {"type": "string"}}}
+            "items": {"type": "object", "required": ["type"], "properties": {"type": {"type": "string"}, "status": {"type": "string"}}}
         }}}
     }});
-    install_crd(&s, crd("Thing", "things", true, Some(schema))).await;
-    let api: kube::Api<kube::api::DynamicObject> =
-        kube::Api::namespaced_with(s.client(), "default", &thing_resource());
+    s.install_crd(s.crd("Thing", "things", true, Some(schema)))
+        .await;
+    let api = s.things();
     api.patch(
         "t",
         &PatchParams::apply("user"),
-        &Patch::Apply(applied("t", json!({}))),
+        &Patch::Apply(applied(&s, "t", json!({}))),
     )
     .await
     .expect("create");
     let cond = |t: &str| {
-        let mut o = applied("t", json!({}));
+        let mut o = applied(&s, "t", json!({}));
         o["status"] = json!({"conditions": [{"type": t, "status": "True"}]});
         o
     };
@@ -255,7 +262,7 @@ async fn map_list_items_are_owned_per_key_by_different_managers() {
         both.data["status"]["conditions"],
         json!([{"type": "A", "status": "True"}, {"type": "B", "status": "True"}])
     );
-    let mut none = applied("t", json!({}));
+    let mut none = applied(&s, "t", json!({}));
     none["status"] = json!({});
     let after = api
         .patch_status("t", &PatchParams::apply("a"), &Patch::Apply(none))
@@ -269,9 +276,9 @@ async fn map_list_items_are_owned_per_key_by_different_managers() {
 
 #[tokio::test]
 async fn finalizers_applied_by_two_managers_are_both_kept() {
-    let (_s, api) = with_things().await;
+    let (s, api) = with_things().await;
     let with_finalizer = |f: &str| {
-        let mut o = applied("t", json!({}));
+        let mut o = applied(&s, "t", json!({}));
         o["metadata"]["finalizers"] = json!([f]);
         o
     };
