@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 CRD_DIR := charts/ramen-hub-operator/crds
 
-.PHONY: all build test lint fmt crds crds-check run-local e2e-local e2e-real e2e kube-build
+.PHONY: all build test lint fmt crds crds-check run-local e2e-local e2e-real conformance-real e2e kube-build
 
 all: build
 
@@ -55,6 +55,10 @@ e2e-local:
 ## governance-policy-propagator (hack/ocm) downstream; needs go, python3, openssl and npm
 e2e-real:
 	bash hack/e2e-real.sh
+
+## conformance-real: the conformance tests of crates/test-apiserver against a real kube-apiserver (hack/kube)
+conformance-real:
+	bash hack/conformance-real.sh
 
 ## kube-build: build kube-apiserver, etcd and kubectl from source into ~/.cache/ramen-hub-operator/kube/
 kube-build:

@@ -11,7 +11,7 @@
 #      ServiceAccount (a token from `kubectl create token`), so the chart's RBAC is what it gets;
 #   6. runs the suite of e2e/ (E2E_OCM_PROPAGATOR=1 turns on the tests that need the propagator) and
 #      fails on any `forbidden` answer or Secret value in the operator's log.
-# Needs go, cargo, python3, openssl and npm (for helm); everything else is built or fetched.
+# Needs go, cargo, python3, openssl, npm (for helm) and promtool; everything else is built or fetched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +25,8 @@ step() { printf 'e2e-real: %s (%s)\n' "$*" "$(date -u +%H:%M:%S)"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 if [ "${1:-}" != --inside ]; then
-  for tool in go cargo python3 openssl; do command -v "$tool" >/dev/null || die "$tool is not installed"; done
+  for tool in go cargo python3 openssl npm; do command -v "$tool" >/dev/null || die "$tool is not installed"; done
+  command -v promtool >/dev/null || die "promtool is not installed (Debian package 'prometheus')"
   rm -rf "$state"
   mkdir -p "$state"
   step "building kube-apiserver, etcd and kubectl"
