@@ -115,7 +115,7 @@ E2E_KUBECONFIG="$KUBECONFIG" E2E_NAMESPACE="$namespace" \
 kill -0 "$operator" 2>/dev/null || { echo "e2e-real: the operator exited early"; status=1; }
 if grep -i -q forbidden "$state/operator.log"; then
   echo "e2e-real: the API server refused the operator something (forbidden):" >&2
-  grep -i forbidden "$state/operator.log" | head -5 >&2
+  grep -i forbidden "$state/operator.log" | sed -n 1,5p >&2
   status=1
 fi
 if grep -q -e e2e-access-key-0b7c -e e2e-secret-key-4f1d -e e2e-rotated-access-7a1e -e e2e-rotated-secret-93c2 \
