@@ -1,6 +1,7 @@
 //! Types and names of the RamenDR hub API: the `DRPolicy`, `DRCluster` and `DRPlacementControl` custom
 //! resources, the managed-cluster `DRClusterConfig` the hub reads, the OCM governance objects that
-//! distribute S3 secrets, and every shared constant.
+//! distribute S3 secrets, OCM's `ManagedCluster` and `ManagedClusterView` (with Ramen's view protocol),
+//! and every shared constant.
 //!
 //! Everything here is wire-compatible with RamenDR (`ramendr.openshift.io/v1alpha1`): field names, JSON
 //! shapes, CRD validation (patterns and CEL rules), finalizers, labels and condition reasons are Ramen's,
@@ -22,9 +23,11 @@ pub mod drcluster;
 pub mod drclusterconfig;
 pub mod drpc;
 pub mod drpolicy;
+pub mod managedcluster;
 pub mod names;
 pub mod ocm;
 pub mod schema;
+pub mod view;
 
 pub use drcluster::{ClusterMaintenanceMode, DRCluster, DRClusterSpec, DRClusterStatus};
 pub use drclusterconfig::{
@@ -36,3 +39,7 @@ pub use drpolicy::{
     DRPolicy, DRPolicySpec, DRPolicyStatus, NetworkMappingRef, NetworkPeer, PeerClass,
     PeerClassesStatus,
 };
+pub use managedcluster::{
+    ManagedCluster, ManagedClusterClaim, ManagedClusterSpec, ManagedClusterStatus,
+};
+pub use view::{ManagedClusterView, ManagedClusterViewSpec, ManagedClusterViewStatus, ViewScope};
