@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The e2e suite on kind: creates the cluster (hack/kind-up.sh), builds the image and loads it, installs
-# the chart, runs the suite of e2e/ against it, and deletes the cluster (KEEP_CLUSTER=1 keeps it; it is
-# always kept when the suite fails, for debugging). Needs docker, kind, kubectl, promtool and cargo.
+# the chart, starts the view agent on this machine (e2e/src/bin/view-agent.rs: plays OCM's managed
+# clusters from e2e/tables/e2e.yaml, e2e-silent never answering), runs the suite of e2e/ against it, and
+# deletes the cluster (KEEP_CLUSTER=1 keeps it; it is always kept when the suite fails, for debugging).
+# Needs docker, kind, kubectl, promtool and cargo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,8 +17,10 @@ image="${IMAGE:-ramen-hub-operator:dev}"
 namespace="${CHART_NAMESPACE:-ramen-system}"
 release="${CHART_RELEASE:-ramen-hub-operator}"
 state="$PWD/.local/e2e-kind"
+target="${CARGO_TARGET_DIR:-$PWD/target}"
 mkdir -p "$state"
 
+cargo build --quiet -p e2e --bin view-agent
 make kind-up KIND_CLUSTER="$cluster"
 make image IMAGE="$image"
 make kind-load IMAGE="$image" KIND_CLUSTER="$cluster"
@@ -26,11 +30,33 @@ kind get kubeconfig --name "$cluster" >"$state/kubeconfig"
 bash hack/rbac-check.sh "$namespace" \
   "$(kubectl -n "$namespace" get deployment "$release" -o jsonpath='{.spec.template.spec.serviceAccountName}')"
 
+pids=()
+# shellcheck disable=SC2317  # called through the EXIT trap
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+# The managed clusters: the agent registers every cluster of the table as a joined ManagedCluster and
+# answers the operator's ManagedClusterViews until killed. A process of its own: each test of the suite
+# runs in its own runtime, so an agent spawned by a test would stop with it.
+"$target/debug/view-agent" --kubeconfig "$state/kubeconfig" --table e2e/tables/e2e.yaml \
+  --never-answer e2e-silent >"$state/view-agent.log" 2>&1 &
+view_agent=$!
+pids+=("$view_agent")
+for _ in $(seq 600); do
+  grep -q 'answering ManagedClusterViews' "$state/view-agent.log" && break
+  kill -0 "$view_agent" 2>/dev/null || break
+  sleep 0.1
+done
+grep -q 'answering ManagedClusterViews' "$state/view-agent.log" ||
+  die "the view agent did not start: $(tail -5 "$state/view-agent.log")"
+
 metrics_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 kubectl --context "kind-$cluster" -n "$namespace" port-forward "service/$release-metrics" \
   "$metrics_port:metrics" >"$state/port-forward.log" 2>&1 &
-forward=$!
-trap 'kill "$forward" 2>/dev/null || true' EXIT
+pids+=($!)
 sleep 2
 
 status=0
@@ -38,6 +64,11 @@ E2E_KUBECONFIG="$state/kubeconfig" E2E_NAMESPACE="$namespace" \
   E2E_METRICS_URL="http://127.0.0.1:$metrics_port/metrics" \
   cargo test --quiet -p e2e -- --test-threads=1 || status=$?
 
+if ! kill -0 "$view_agent" 2>/dev/null; then
+  echo "e2e: the view agent exited early:" >&2
+  tail -20 "$state/view-agent.log" >&2
+  status=1
+fi
 kubectl --context "kind-$cluster" -n "$namespace" logs "deployment/$release" >"$state/operator.log" || true
 if grep -q -e e2e-access-key-0b7c -e e2e-secret-key-4f1d "$state/operator.log"; then
   echo "e2e: a secret value appears in the operator log" >&2

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The e2e suite against the embedded API server, with the real operator binary as a separate process:
-# starts test-apiserver, installs the CRDs, runs hub-operator (leader election on), then the suite of e2e/.
-# CI runs this (make e2e-local). Needs cargo, kubectl and promtool (Debian package `prometheus`).
+# starts test-apiserver, installs the CRDs, starts the view agent (e2e/src/bin/view-agent.rs: plays OCM's
+# managed clusters from e2e/tables/e2e.yaml, e2e-silent never answering), runs hub-operator (leader
+# election on), then the suite of e2e/. CI runs this (make e2e-local). Needs cargo, kubectl and promtool
+# (Debian package `prometheus`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +21,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 echo "e2e-local: building"
 cargo build --quiet -p test-apiserver -p hub-operator
+cargo build --quiet -p e2e --bin view-agent
 cargo test --quiet -p e2e --no-run
 
 pids=()
@@ -42,6 +45,21 @@ kubectl apply --server-side -f charts/ramen-hub-operator/crds/ -f hack/crds/ocm/
 kubectl wait --for condition=established --timeout=30s crd --all >/dev/null
 kubectl create namespace "$namespace" >/dev/null
 
+# The managed clusters: the agent registers every cluster of the table as a joined ManagedCluster and
+# answers the operator's ManagedClusterViews until killed. A process of its own: each test of the suite
+# runs in its own runtime, so an agent spawned by a test would stop with it.
+"$target/debug/view-agent" --kubeconfig "$KUBECONFIG" --table e2e/tables/e2e.yaml --never-answer e2e-silent \
+  >"$state/view-agent.log" 2>&1 &
+view_agent=$!
+pids+=("$view_agent")
+for _ in $(seq 300); do
+  grep -q 'answering ManagedClusterViews' "$state/view-agent.log" && break
+  kill -0 "$view_agent" 2>/dev/null || break
+  sleep 0.1
+done
+grep -q 'answering ManagedClusterViews' "$state/view-agent.log" ||
+  die "the view agent did not start: $(tail -5 "$state/view-agent.log")"
+
 health_port=$(free_port)
 metrics_port=$(free_port)
 POD_NAMESPACE="$namespace" POD_NAME=e2e-operator LOG_FORMAT=json RUST_LOG=info \
@@ -52,7 +70,7 @@ POD_NAMESPACE="$namespace" POD_NAME=e2e-operator LOG_FORMAT=json RUST_LOG=info \
 operator=$!
 pids+=("$operator")
 
-echo "e2e-local: running the suite (operator log: $state/operator.log)"
+echo "e2e-local: running the suite (logs: $state/operator.log, $state/view-agent.log)"
 status=0
 E2E_KUBECONFIG="$KUBECONFIG" E2E_NAMESPACE="$namespace" \
   E2E_METRICS_URL="http://127.0.0.1:$metrics_port/metrics" \
@@ -60,6 +78,7 @@ E2E_KUBECONFIG="$KUBECONFIG" E2E_NAMESPACE="$namespace" \
   cargo test --quiet -p e2e -- --test-threads=1 || status=$?
 
 kill -0 "$operator" 2>/dev/null || { echo "e2e-local: the operator exited early:"; tail -20 "$state/operator.log"; status=1; }
+kill -0 "$view_agent" 2>/dev/null || { echo "e2e-local: the view agent exited early:"; tail -20 "$state/view-agent.log"; status=1; }
 if [ "$status" -ne 0 ]; then
   echo "e2e-local: FAILED; last operator log lines:"
   tail -30 "$state/operator.log"

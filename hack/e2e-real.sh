@@ -4,7 +4,10 @@
 #   1. builds kube-apiserver, etcd and kubectl (hack/kube/build.sh), OCM's governance-policy-propagator
 #      and its CRDs (hack/ocm/build.sh), the operator and the suite;
 #   2. starts etcd + kube-apiserver on loopback (hack/kube/apiserver.sh: RBAC on, no nodes);
-#   3. installs OCM's CRDs, then the chart with `helm install` (its CRDs, RBAC, Deployment, Service,
+#   3. installs OCM's CRDs and starts the view agent (e2e/src/bin/view-agent.rs, as admin: installs the
+#      minimal ManagedClusterView CRD, which OCM's CRDs here lack, registers the managed clusters of
+#      e2e/tables/e2e.yaml and of the example hub as joined, and answers views from those tables, never
+#      e2e-silent's), then the chart with `helm install` (its CRDs, RBAC, Deployment, Service,
 #      ConfigMap: every rendered object must be accepted; the Deployment never gets a Pod);
 #   4. checks the chart's RBAC with `kubectl auth can-i --as` (hack/rbac-check.sh);
 #   5. runs the propagator (as admin) and the operator as a local process authenticated as the chart's
@@ -36,6 +39,7 @@ if [ "${1:-}" != --inside ]; then
   step "building helm, the operator and the suite"
   HELM="$(bash hack/install-helm.sh)"
   cargo build --quiet -p hub-operator
+  cargo build --quiet -p e2e --bin view-agent
   cargo test --quiet -p e2e --no-run
   export KUBE_BIN_DIR OCM_DIR HELM
   step "starting the control plane"
@@ -58,6 +62,23 @@ trap cleanup EXIT
 step "installing OCM's CRDs ($OCM_DIR/crds)"
 kubectl apply --server-side -f "$OCM_DIR/crds/" >/dev/null
 kubectl wait --for condition=established --timeout=60s crd --all >/dev/null
+
+# The managed clusters: the agent answers views until killed. A process of its own: each test of the
+# suite runs in its own runtime, so an agent spawned by a test would stop with it. The example hub's
+# table too: e2e/tests/ocm.rs applies the example hub, whose clusters dr1 and dr2 must have joined.
+# Started before the chart's RBAC check, which needs the ManagedClusterView CRD the agent installs.
+step "starting the view agent"
+"$target/debug/view-agent" --kubeconfig "$KUBECONFIG" --table e2e/tables/e2e.yaml \
+  --table examples/hub/managed-clusters/views.yaml --never-answer e2e-silent >"$state/view-agent.log" 2>&1 &
+view_agent=$!
+pids+=("$view_agent")
+for _ in $(seq 600); do
+  grep -q 'answering ManagedClusterViews' "$state/view-agent.log" && break
+  kill -0 "$view_agent" 2>/dev/null || break
+  sleep 0.1
+done
+grep -q 'answering ManagedClusterViews' "$state/view-agent.log" ||
+  die "the view agent did not start: $(tail -5 "$state/view-agent.log")"
 
 step "helm install $release (the Deployment gets no Pod: there is no node)"
 "$HELM" install "$release" charts/ramen-hub-operator --namespace "$namespace" --create-namespace \
@@ -113,6 +134,7 @@ E2E_KUBECONFIG="$KUBECONFIG" E2E_NAMESPACE="$namespace" \
   cargo test --quiet --no-fail-fast -p e2e -- --test-threads=1 || status=$?
 
 kill -0 "$operator" 2>/dev/null || { echo "e2e-real: the operator exited early"; status=1; }
+kill -0 "$view_agent" 2>/dev/null || { echo "e2e-real: the view agent exited early:"; tail -20 "$state/view-agent.log"; status=1; }
 if grep -i -q forbidden "$state/operator.log"; then
   echo "e2e-real: the API server refused the operator something (forbidden):" >&2
   grep -i forbidden "$state/operator.log" | sed -n 1,5p >&2

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Creates the kind cluster for the operator (idempotent) and installs what the operator needs from a hub
-# besides its own chart: the OCM governance CRDs of hack/crds/ocm/ (Policy, PlacementBinding,
-# PlacementRule). Then `make image kind-load deploy` runs the operator in it.
+# besides its own chart: the minimal OCM CRDs of hack/crds/ocm/ — governance (Policy, PlacementBinding,
+# PlacementRule), plus ManagedCluster and ManagedClusterView, which OCM's registration and view add-on
+# would serve (on kind, e2e/src/bin/view-agent.rs plays both). Then `make image kind-load deploy` runs
+# the operator in it.
 # Env: KIND_CLUSTER (default ramen-hub), KIND_NODE_IMAGE (optional kindest/node image).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -49,6 +49,13 @@ for kind in policies.policy.open-cluster-management.io placementbindings.policy.
   expect yes watch "$kind" -n "$namespace"
   expect no create "$kind" -n default
 done
+expect yes watch managedclusters.cluster.open-cluster-management.io
+expect yes watch managedclusterviews.view.open-cluster-management.io --all-namespaces
+for verb in get create update delete; do
+  expect yes "$verb" managedclusterviews.view.open-cluster-management.io -n east
+done
+expect yes get namespaces/ramen-ops
+expect yes create namespaces
 expect yes create leases.coordination.k8s.io -n "$namespace"
 expect yes create events.events.k8s.io -n "$namespace"
 expect yes create events.events.k8s.io -n default
@@ -72,6 +79,10 @@ expect no create serviceaccounts/token -n "$namespace"
 expect no create rolebindings.rbac.authorization.k8s.io -n "$namespace"
 expect no create clusterroles.rbac.authorization.k8s.io
 expect no create policies.policy.open-cluster-management.io -n kube-system
+expect no patch managedclusters.cluster.open-cluster-management.io
+expect no patch managedclusters.cluster.open-cluster-management.io --subresource status
+expect no delete namespaces
+expect no update namespaces
 expect no '*' '*'
 
 if [ "$failures" -gt 0 ]; then

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Runs the operator on this machine against the embedded API server (no cluster needed):
-# starts test-apiserver, installs the CRDs, applies the example hub in examples/hub/, runs hub-operator,
-# and prints what it did. Keeps running until Ctrl-C. Needs cargo and kubectl.
+# starts test-apiserver, installs the CRDs, applies the example hub in examples/hub/, starts the view
+# agent (e2e/src/bin/view-agent.rs: plays OCM for the example's managed clusters dr1 and dr2 from
+# examples/hub/managed-clusters/views.yaml — registers them as joined ManagedClusters and answers the
+# operator's ManagedClusterViews), runs hub-operator, and prints what it did, the DRPolicy's peer classes
+# included. Keeps running until Ctrl-C. Needs cargo and kubectl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,8 +17,9 @@ target="${CARGO_TARGET_DIR:-$PWD/target}"
 health="${HEALTH_ADDRESS:-127.0.0.1:8081}"
 metrics="${METRICS_ADDRESS:-127.0.0.1:9289}"
 
-echo "building test-apiserver and hub-operator..."
+echo "building test-apiserver, hub-operator and view-agent..."
 cargo build --quiet -p test-apiserver -p hub-operator
+cargo build --quiet -p e2e --bin view-agent
 
 pids=()
 cleanup() {
@@ -43,24 +47,49 @@ for cluster in dr1 dr2; do
 done
 echo "example hub applied (examples/hub/)"
 
+# OCM's side: dr1 and dr2 join the hub (the operator's ManagedCluster gate needs that) and answer views.
+"$target/debug/view-agent" --kubeconfig "$kubeconfig" --table examples/hub/managed-clusters/views.yaml \
+  >"$state/view-agent.log" 2>&1 &
+view_agent=$!
+pids+=("$view_agent")
+for _ in $(seq 300); do
+  grep -q 'answering ManagedClusterViews' "$state/view-agent.log" && break
+  kill -0 "$view_agent" 2>/dev/null || break
+  sleep 0.1
+done
+grep -q 'answering ManagedClusterViews' "$state/view-agent.log" ||
+  { echo "the view agent did not start; see $state/view-agent.log" >&2; exit 1; }
+echo "view agent answering for dr1 and dr2 (examples/hub/managed-clusters/views.yaml)"
+
 POD_NAMESPACE=ramen-system "$target/debug/hub-operator" run --leader-elect=false \
   --health-probe-bind-address "$health" --metrics-bind-address "$metrics" --log-format text \
   >"$state/operator.log" 2>&1 &
 pids+=($!)
 kubectl wait drpolicy/dr-policy --for=condition=Validated --timeout=60s >/dev/null
 kubectl wait drpolicy/dr-policy --for=condition=SecretsDistributed --timeout=60s >/dev/null || true
+if ! kubectl wait drpolicy/dr-policy --for=condition=PeerClassesComputed --timeout=60s >/dev/null; then
+  echo "peer classes not computed within 60s: see PeerClassesComputed below, $state/operator.log and $state/view-agent.log" >&2
+fi
 
 echo
 kubectl get drpolicies
 echo
 kubectl get drpolicy dr-policy -o jsonpath='{range .status.conditions[*]}{.type}={.status} {.reason}: {.message}{"\n"}{end}'
 echo
+for side in async sync; do
+  echo "$side peer classes:"
+  peers=$(kubectl get drpolicy dr-policy -o jsonpath='{range .status.'"$side"'.peerClasses[*]}  {.storageClassName}: storageID={.storageID} clusterIDs={.clusterIDs} replicationID={.replicationID}{"\n"}{end}')
+  echo "${peers:-  (none)}"
+done
+echo
 kubectl -n ramen-system get policies.policy.open-cluster-management.io,placementrules.apps.open-cluster-management.io,placementbindings.policy.open-cluster-management.io
 cat <<MSG
 
-The operator is running (log: $state/operator.log; metrics: http://$metrics/metrics).
-Poke at it from another terminal:
+The operator is running (log: $state/operator.log; view agent: $state/view-agent.log;
+metrics: http://$metrics/metrics). Poke at it from another terminal:
   kubectl --kubeconfig $kubeconfig get drpolicies
+  kubectl --kubeconfig $kubeconfig get drpolicy dr-policy -o jsonpath='{.status.async.peerClasses}'
+  kubectl --kubeconfig $kubeconfig get managedclusterviews.view.open-cluster-management.io -A
   kubectl --kubeconfig $kubeconfig -n ramen-system get placementrules.apps.open-cluster-management.io -o yaml
 Ctrl-C stops everything.
 MSG

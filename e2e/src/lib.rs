@@ -1,7 +1,13 @@
 //! The end-to-end harness: sets up what a hub would have (OCM CRDs, the operator namespace, the
-//! ConfigMap, S3 Secrets, validated DRClusters) on whatever cluster `E2E_KUBECONFIG` names — kind with
-//! the Helm-installed operator (`make e2e`) or the embedded API server with the operator as a process
-//! (`make e2e-local`) — and offers the reads and waits the scenarios need.
+//! ConfigMap, S3 Secrets, validated DRClusters with joined ManagedClusters) on whatever cluster
+//! `E2E_KUBECONFIG` names — kind with the Helm-installed operator (`make e2e`), the embedded API server
+//! (`make e2e-local`) or a real kube-apiserver with OCM's propagator (`make e2e-real`), the operator a
+//! separate process in the last two — and offers the reads and waits the scenarios need.
+//!
+//! What the managed clusters hold is [`TABLE`]: each script runs `view-agent --table e2e/tables/e2e.yaml
+//! --never-answer e2e-silent` beside the suite (`make e2e-real` adds the example hub's table), which
+//! answers the operator's ManagedClusterViews. It is a process of its own because each test runs in its
+//! own runtime: an agent spawned by a test would stop with that test.
 //!
 //! Environment: `E2E_KUBECONFIG` (required), `E2E_NAMESPACE` (default `ramen-system`),
 //! `E2E_METRICS_URL` (the operator's `/metrics`, optional), `E2E_OPERATOR_LOG` (a file holding the
@@ -9,6 +15,7 @@
 
 pub mod metrics;
 pub mod ocm;
+pub mod views;
 
 use anyhow::{Context, bail};
 use drpolicy_api::names::{HUB_OPERATOR_CONFIGMAP, RAMEN_CONFIG_KEY, SECRET_POLICY_FINALIZER};
@@ -22,6 +29,7 @@ use kube::{Client, ResourceExt};
 use serde_json::json;
 use std::future::Future;
 use std::time::Duration;
+use views::{ManagedClusterFixture, TableFile};
 
 /// Field manager of the harness' own writes.
 const MANAGER: &str = "ramen-e2e";
@@ -29,13 +37,30 @@ const MANAGER: &str = "ramen-e2e";
 pub const ACCESS_KEY: &str = "e2e-access-key-0b7c";
 /// See [`ACCESS_KEY`].
 pub const SECRET_KEY: &str = "e2e-secret-key-4f1d";
-/// Clusters the harness creates, each with its own S3 profile and Secret.
+/// Clusters the harness creates, each with its own S3 profile and Secret, a validated DRCluster and a
+/// joined ManagedCluster.
 pub const CLUSTERS: [&str; 3] = ["e2e-dr1", "e2e-dr2", "e2e-dr3"];
+/// The cluster whose ManagedClusterViews are never answered (the scripts start the view agent with
+/// `--never-answer e2e-silent`). It has an S3 profile and Secret like [`CLUSTERS`], so that a policy on
+/// it shows that secrets are distributed without waiting for views.
+pub const SILENT_CLUSTER: &str = "e2e-silent";
+/// What every managed cluster of the suite holds, and its cluster ID: the table the scripts' view agent
+/// answers from.
+pub const TABLE: &str = include_str!("../tables/e2e.yaml");
+
+/// [`TABLE`], parsed.
+pub fn table() -> anyhow::Result<TableFile> {
+    TableFile::from_yaml(TABLE).context("parsing e2e/tables/e2e.yaml")
+}
+
+/// The clusters with an S3 profile in [`config_yaml`] and a hub Secret.
+fn profiled_clusters() -> impl Iterator<Item = &'static str> {
+    CLUSTERS.into_iter().chain([SILENT_CLUSTER])
+}
 
 /// The RamenConfig the suite runs with.
 pub fn config_yaml() -> String {
-    let profiles: String = CLUSTERS
-        .iter()
+    let profiles: String = profiled_clusters()
         .map(|c| {
             format!(
                 "- s3ProfileName: minio-on-{c}\n  s3Bucket: bucket\n  s3CompatibleEndpoint: http://minio.{c}:9000\n  \
@@ -129,7 +154,7 @@ impl Hub {
             .patch(&self.namespace, &apply, &Patch::Apply(&namespace))
             .await?;
         self.put_config(&config_yaml()).await?;
-        for cluster in CLUSTERS {
+        for cluster in profiled_clusters() {
             let secret: Secret = serde_json::from_value(json!({
                 "apiVersion": "v1", "kind": "Secret",
                 "metadata": {"name": secret_of(cluster), "namespace": self.namespace},
@@ -138,8 +163,23 @@ impl Hub {
             self.secrets()
                 .patch(&secret_of(cluster), &apply, &Patch::Apply(&secret))
                 .await?;
+        }
+        // The operator's ManagedCluster gate: a policy's clusters take part once OCM says they joined.
+        views::ensure_crds(&self.client).await?;
+        for cluster in CLUSTERS {
+            self.ensure_joined(cluster).await?;
             self.ensure_drcluster(cluster).await?;
         }
+        Ok(())
+    }
+
+    /// Registers `cluster` as a joined ManagedCluster with the cluster ID [`TABLE`] gives it (the view
+    /// agent registers the same at its start; this makes a test independent of when that was).
+    pub async fn ensure_joined(&self, cluster: &str) -> anyhow::Result<()> {
+        let table = table()?;
+        ManagedClusterFixture::joined(cluster, table.cluster_id(cluster))
+            .ensure(&self.client)
+            .await?;
         Ok(())
     }
 

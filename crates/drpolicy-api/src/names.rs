@@ -39,6 +39,11 @@ pub const HUB_LEADER_ELECTION_ID: &str = "hub.ramendr.openshift.io";
 /// Data keys of an S3 Secret referenced by the distribution hub templates.
 pub const S3_SECRET_KEYS: [&str; 2] = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"];
 
+/// Finalizer on a hub S3 Secret while an OCM Policy distributes it in the velero format (Ramen HEAD:
+/// [`SECRET_POLICY_FINALIZER`] + `-velero`).
+pub const SECRET_POLICY_FINALIZER_VELERO: &str =
+    "drpolicies.ramendr.openshift.io/policy-protection-velero";
+
 /// Labels and parameters on a managed cluster's storage, snapshot and replication classes that make them
 /// peer classes of a DRPolicy (Ramen HEAD; the keys are lower case, whatever Ramen's documentation writes).
 pub mod class_labels {
@@ -89,6 +94,19 @@ pub mod condition {
     /// Ramen HEAD: DRCluster details could not be read.
     pub const REASON_DRCLUSTER_DETAILS_FAILED: &str = "drClusterDetailsFailed";
 
+    /// Ramen HEAD: condition type of the network attachment (NAD) validation of a policy whose
+    /// `spec.networkMappingRef.name` is set.
+    pub const NETWORK_ATTACHMENTS_VALIDATED: &str = "NetworkAttachmentsValidated";
+    /// `NetworkAttachmentsValidated=True`: every NAD is on both clusters.
+    pub const REASON_NADS_VALIDATED: &str = "Validated";
+    /// `NetworkAttachmentsValidated=False` and `Validated=False`: some NAD is on one cluster only.
+    pub const REASON_NADS_MISSING: &str = "NADsMissing";
+    /// Message of `NetworkAttachmentsValidated=True`.
+    pub const MESSAGE_NADS_SYMMETRIC: &str = "NADs are symmetric across both clusters";
+    /// Message of `Validated=False/NADsMissing`.
+    pub const MESSAGE_NADS_MISSING: &str =
+        "one or more NADs are absent on a peer cluster; see NetworkAttachmentsValidated condition";
+
     /// The condition type DRClusters carry once Ramen's DRCluster controller accepted them.
     pub const DRCLUSTER_VALIDATED: &str = "Validated";
 
@@ -110,52 +128,160 @@ pub mod condition {
     pub const REASON_DRPCS_EXIST: &str = "DRPlacementControlsExist";
 }
 
-/// Names of the OCM objects that distribute hub S3 secret `S` (reference §2.1).
+/// Names of the OCM objects that distribute hub S3 secret `S` (reference §2.1, HEAD §8.2).
 ///
-/// The Policy has the Secret's own name so that OCM's replicated policy `NS.S` stays recognisable.
+/// The ramen-format Policy has the Secret's own name so that OCM's replicated policy `NS.S` stays
+/// recognisable; the velero format (Ramen HEAD) prefixes it with `v`. Every other name derives from
+/// the Policy name, so the velero-format objects of `S` are named exactly like the ramen-format objects
+/// of a Secret literally named `vS`: a name alone can belong to either (see [`ocm_names::owners`]).
 pub mod ocm_names {
-    /// Name of the distribution Policy for secret `secret` (the secret name itself).
+    use std::fmt;
+
+    /// The form in which a hub S3 Secret is delivered to managed clusters.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum Format {
+        /// The Secret itself (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`), in the DR cluster
+        /// operator namespace, through hub templates.
+        Ramen,
+        /// Ramen HEAD: an AWS credentials file (key `ramengenerated`) in the velero namespace, built
+        /// on the managed cluster from the ramen-format Secret delivered there.
+        Velero,
+    }
+
+    impl Format {
+        /// Both formats, in the order Ramen processes them.
+        pub const ALL: [Format; 2] = [Format::Ramen, Format::Velero];
+
+        /// Ramen's name of the format (`ramen`, `velero`), as its logs and errors spell it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Format::Ramen => "ramen",
+                Format::Velero => "velero",
+            }
+        }
+
+        /// Prefix of the format's Policy name: none for ramen (backward compatible), `v` for velero.
+        pub fn prefix(self) -> &'static str {
+            match self {
+                Format::Ramen => "",
+                Format::Velero => "v",
+            }
+        }
+
+        /// The hub Secret finalizer held while the format is distributed.
+        pub fn finalizer(self) -> &'static str {
+            match self {
+                Format::Ramen => super::SECRET_POLICY_FINALIZER,
+                Format::Velero => super::SECRET_POLICY_FINALIZER_VELERO,
+            }
+        }
+
+        /// The Policy name of secret `secret` in this format (`S` or `vS`).
+        pub fn policy(self, secret: &str) -> String {
+            format!("{}{secret}", self.prefix())
+        }
+
+        /// Every object name of secret `secret` in this format.
+        pub fn names(self, secret: &str) -> ObjectNames {
+            let policy = self.policy(secret);
+            ObjectNames {
+                placement_rule: placement_rule(&policy),
+                placement_binding: placement_binding(&policy),
+                configuration_policy: configuration_policy(&policy),
+                policy,
+            }
+        }
+    }
+
+    impl fmt::Display for Format {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+
+    /// The names of one distribution (a secret in one format).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct ObjectNames {
+        /// The Policy (`S` or `vS`).
+        pub policy: String,
+        /// The PlacementRule (`plrule-<policy>`).
+        pub placement_rule: String,
+        /// The PlacementBinding (`plbinding-<policy>`).
+        pub placement_binding: String,
+        /// The embedded ConfigurationPolicy (`cfg-policy-<policy>`).
+        pub configuration_policy: String,
+    }
+
+    /// Name of the ramen-format distribution Policy for secret `secret` (the secret name itself).
     pub fn policy(secret: &str) -> String {
         secret.to_owned()
     }
-    /// Name of the PlacementRule listing the clusters that receive `secret`.
-    pub fn placement_rule(secret: &str) -> String {
-        format!("plrule-{secret}")
+    /// Name of the PlacementRule of the Policy named `policy` (for the ramen format, the secret name).
+    pub fn placement_rule(policy: &str) -> String {
+        format!("plrule-{policy}")
     }
-    /// Name of the PlacementBinding tying the Policy to its PlacementRule.
-    pub fn placement_binding(secret: &str) -> String {
-        format!("plbinding-{secret}")
+    /// Name of the PlacementBinding tying the Policy named `policy` to its PlacementRule.
+    pub fn placement_binding(policy: &str) -> String {
+        format!("plbinding-{policy}")
     }
-    /// Name of the ConfigurationPolicy embedded in the Policy.
-    pub fn configuration_policy(secret: &str) -> String {
-        format!("cfg-policy-{secret}")
+    /// Name of the ConfigurationPolicy embedded in the Policy named `policy`.
+    pub fn configuration_policy(policy: &str) -> String {
+        format!("cfg-policy-{policy}")
     }
-    /// If `object_name` is a distribution object name of one of the three kinds, the secret it belongs to.
+
+    /// The Policy name an object of `kind` (`Policy`, `PlacementRule` or `PlacementBinding`) named
+    /// `object_name` belongs to, if it follows the naming scheme.
+    fn policy_of<'a>(kind: &str, object_name: &'a str) -> Option<&'a str> {
+        match kind {
+            "Policy" => Some(object_name),
+            "PlacementRule" => object_name.strip_prefix("plrule-"),
+            "PlacementBinding" => object_name.strip_prefix("plbinding-"),
+            _ => None,
+        }
+        .filter(|policy| !policy.is_empty())
+    }
+
+    /// The secret whose **ramen-format** object of `kind` would be named `object_name`. A velero-format
+    /// name `vS` also belongs to secret `S`: use [`owners`] to get every candidate.
     ///
     /// `kind` is `Policy`, `PlacementRule` or `PlacementBinding`.
     pub fn secret_of(kind: &str, object_name: &str) -> Option<String> {
-        match kind {
-            "Policy" => Some(object_name.to_owned()),
-            "PlacementRule" => object_name.strip_prefix("plrule-").map(str::to_owned),
-            "PlacementBinding" => object_name.strip_prefix("plbinding-").map(str::to_owned),
-            _ => None,
+        policy_of(kind, object_name).map(str::to_owned)
+    }
+
+    /// Every (secret, format) whose object of `kind` would be named `object_name`: the ramen format of
+    /// the name itself and, for a name `vS`, the velero format of `S`. Only an object's content tells
+    /// which one it really is.
+    pub fn owners(kind: &str, object_name: &str) -> Vec<(String, Format)> {
+        let Some(policy) = policy_of(kind, object_name) else {
+            return Vec::new();
+        };
+        let mut owners = vec![(policy.to_owned(), Format::Ramen)];
+        if let Some(secret) = policy
+            .strip_prefix(Format::Velero.prefix())
+            .filter(|s| !s.is_empty())
+        {
+            owners.push((secret.to_owned(), Format::Velero));
         }
+        owners
     }
 
     /// Longest `namespace.name` OCM accepts for a replicated policy (a label value).
     pub const MAX_REPLICATED_POLICY_NAME: usize = 63;
 
-    /// Whether OCM can replicate policy `secret` of namespace `namespace`: `len(S) + len(NS) + 1 <= 63`
-    /// (Ramen's guard, reference §2.1).
+    /// Whether OCM can replicate the policies of secret `secret` of namespace `namespace` in every
+    /// format: `len(S) + len(NS) + len(".") + 1 <= 63`, the extra 1 being the format prefix (Ramen
+    /// HEAD's guard, applied to both formats; reference HEAD §8.5).
     pub fn fits_replicated_policy_name(secret: &str, namespace: &str) -> bool {
-        let replicated_name = namespace.len() + ".".len() + secret.len();
+        let replicated_name =
+            namespace.len() + ".".len() + Format::Velero.prefix().len() + secret.len();
         replicated_name <= MAX_REPLICATED_POLICY_NAME
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::ocm_names;
+    use super::ocm_names::{self, Format, ObjectNames};
 
     #[test]
     fn ocm_object_names_follow_ramen_scheme() {
@@ -166,7 +292,38 @@ mod tests {
     }
 
     #[test]
-    fn secret_of_inverts_object_names() {
+    fn each_format_names_its_objects_and_finalizer_as_ramen_head() {
+        assert_eq!(
+            Format::Ramen.names("s3"),
+            ObjectNames {
+                policy: "s3".into(),
+                placement_rule: "plrule-s3".into(),
+                placement_binding: "plbinding-s3".into(),
+                configuration_policy: "cfg-policy-s3".into(),
+            }
+        );
+        assert_eq!(
+            Format::Velero.names("s3"),
+            ObjectNames {
+                policy: "vs3".into(),
+                placement_rule: "plrule-vs3".into(),
+                placement_binding: "plbinding-vs3".into(),
+                configuration_policy: "cfg-policy-vs3".into(),
+            }
+        );
+        assert_eq!(
+            Format::Ramen.finalizer(),
+            "drpolicies.ramendr.openshift.io/policy-protection"
+        );
+        assert_eq!(
+            Format::Velero.finalizer(),
+            "drpolicies.ramendr.openshift.io/policy-protection-velero"
+        );
+        assert_eq!(Format::Velero.to_string(), "velero");
+    }
+
+    #[test]
+    fn secret_of_inverts_ramen_format_object_names() {
         assert_eq!(
             ocm_names::secret_of("PlacementRule", "plrule-s3").as_deref(),
             Some("s3")
@@ -177,15 +334,53 @@ mod tests {
         );
         assert_eq!(ocm_names::secret_of("Policy", "s3").as_deref(), Some("s3"));
         assert_eq!(ocm_names::secret_of("PlacementRule", "other"), None);
+        assert_eq!(ocm_names::secret_of("PlacementRule", "plrule-"), None);
         assert_eq!(ocm_names::secret_of("Secret", "s3"), None);
     }
 
     #[test]
-    fn replicated_policy_name_limit_is_63_including_dot() {
+    fn a_name_starting_with_v_belongs_to_either_format() {
+        let owners = |kind, name| ocm_names::owners(kind, name);
+        assert_eq!(
+            owners("PlacementRule", "plrule-vs3"),
+            [
+                ("vs3".to_owned(), Format::Ramen),
+                ("s3".to_owned(), Format::Velero)
+            ]
+        );
+        assert_eq!(
+            owners("Policy", "vs3"),
+            [
+                ("vs3".to_owned(), Format::Ramen),
+                ("s3".to_owned(), Format::Velero)
+            ]
+        );
+        assert_eq!(
+            owners("PlacementBinding", "plbinding-s3"),
+            [("s3".to_owned(), Format::Ramen)]
+        );
+        // `v` alone is a secret name, not the velero format of an empty one.
+        assert_eq!(owners("Policy", "v"), [("v".to_owned(), Format::Ramen)]);
+        assert_eq!(owners("PlacementRule", "other"), []);
+    }
+
+    #[test]
+    fn replicated_policy_name_limit_counts_the_format_prefix() {
+        // Ramen HEAD: len(S) + len(NS) + len(".") + 1 <= 63, for both formats.
         let ns = "ramen-system"; // 12
-        let fits = "a".repeat(63 - 12 - 1);
-        let too_long = "a".repeat(63 - 12);
+        let fits = "a".repeat(63 - 12 - 1 - 1);
+        let too_long = "a".repeat(63 - 12 - 1);
+        assert_eq!(fits.len(), 49);
         assert!(ocm_names::fits_replicated_policy_name(&fits, ns));
         assert!(!ocm_names::fits_replicated_policy_name(&too_long, ns));
+        // HEAD's unit test: a 54-character name in a 7-character namespace is the longest accepted.
+        assert!(ocm_names::fits_replicated_policy_name(
+            &"s".repeat(54),
+            "ns-1234"
+        ));
+        assert!(!ocm_names::fits_replicated_policy_name(
+            &"s".repeat(55),
+            "ns-1234"
+        ));
     }
 }

@@ -1,12 +1,15 @@
-//! OCM governance objects that distribute a hub S3 Secret to managed clusters (reference §2.2-2.4):
-//! a `Policy` wrapping a `ConfigurationPolicy` whose Secret data are hub templates, a `PlacementRule`
-//! listing the clusters, and a `PlacementBinding` tying the two.
+//! OCM governance objects that distribute a hub S3 Secret to managed clusters (reference §2.2-2.4,
+//! HEAD §8): a `Policy` wrapping a `ConfigurationPolicy` whose Secret data are templates, a
+//! `PlacementRule` listing the clusters, and a `PlacementBinding` tying the two — once per format
+//! ([`Format::Ramen`]: the Secret itself from hub templates; [`Format::Velero`]: an AWS credentials file
+//! for Velero, built on the managed cluster from the delivered ramen-format Secret).
 //!
 //! OCM owns these CRDs; the types carry no schema (`schema = "disabled"`). They serialize to the JSON
-//! Ramen's Go client sends, including the fields Go always emits (`disabled: false`,
-//! `namespaceSelector: {}`, `evaluationInterval: {}`, `bindingOverrides: {}`, and
-//! `creationTimestamp: null` / `status: {}` inside the embedded objects, which OCM stores verbatim).
-//! Top-level `creationTimestamp: null` and `status: {}` are not sent: the API server drops both.
+//! Ramen HEAD's Go client sends (reference HEAD §8.3): the fields Go always emits (`disabled: false`,
+//! `customMessage: {}`, `namespaceSelector: {}`, `evaluationInterval: {}`, `bindingOverrides: {}`,
+//! `status: {}` inside the embedded ConfigurationPolicy, which OCM stores verbatim), `complianceType:
+//! MustHave`, and no `creationTimestamp` anywhere (apimachinery 0.35 omits the zero time). Top-level
+//! `status: {}` is not sent: the API server drops it.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::CustomResource;
@@ -14,8 +17,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+use crate::names::ocm_names::{self, Format};
 use crate::names::{
-    CREATED_BY_RAMEN_LABEL, CREATED_BY_RAMEN_LABEL_VALUE, POLICY_TRIGGER_ANNOTATION, ocm_names,
+    CREATED_BY_RAMEN_LABEL, CREATED_BY_RAMEN_LABEL_VALUE, POLICY_TRIGGER_ANNOTATION,
 };
 
 /// API group of OCM governance (Policy, PlacementBinding, ConfigurationPolicy).
@@ -26,8 +30,11 @@ pub const APPS_GROUP: &str = "apps.open-cluster-management.io";
 pub const REMEDIATION_ENFORCE: &str = "Enforce";
 /// `severity` of the ConfigurationPolicy.
 pub const SEVERITY_HIGH: &str = "high";
-/// `complianceType` of the Secret template (Go's `cpcv1.MustHave` is spelled `Musthave`).
-pub const COMPLIANCE_MUSTHAVE: &str = "Musthave";
+/// `complianceType` of the Secret template: config-policy-controller v0.15's `cpcv1.MustHave`
+/// (Ramen HEAD; older Ramen sent `Musthave`, which the CRD enum accepts too).
+pub const COMPLIANCE_MUSTHAVE: &str = "MustHave";
+/// The one data key of the velero-format Secret (Ramen's `VeleroSecretKeyNameDefault`).
+pub const VELERO_SECRET_DATA_KEY: &str = "ramengenerated";
 
 /// Spec of an OCM governance `Policy`.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
@@ -133,7 +140,8 @@ pub struct PlacementSubject {
     pub name: String,
 }
 
-/// Metadata of an object embedded in a policy template; Go emits `creationTimestamp: null`.
+/// Metadata of an object embedded in a policy template. Ramen HEAD sends no `creationTimestamp`
+/// (older Ramen sent `null`; such a body is rewritten once).
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct EmbeddedMeta {
@@ -142,8 +150,6 @@ pub struct EmbeddedMeta {
     /// Object namespace (absent for the ConfigurationPolicy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
-    /// Always `null`, as Go's `metav1.Time` zero value.
-    pub creation_timestamp: Option<String>,
     /// Labels.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<BTreeMap<String, String>>,
@@ -165,29 +171,33 @@ pub struct ConfigurationPolicy {
     pub status: BTreeMap<String, Value>,
 }
 
-/// Spec of the embedded ConfigurationPolicy.
+/// Spec of the embedded ConfigurationPolicy, fields in the order config-policy-controller v0.15 sends
+/// them.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 pub struct ConfigurationPolicySpec {
+    /// Always `{}` (a non-pointer struct in config-policy-controller v0.15).
+    #[serde(default, rename = "customMessage")]
+    pub custom_message: BTreeMap<String, Value>,
     /// `high`.
     pub severity: String,
     /// `Enforce`.
     #[serde(rename = "remediationAction")]
     pub remediation_action: String,
     /// Always `{}`.
-    #[serde(rename = "namespaceSelector")]
+    #[serde(default, rename = "evaluationInterval")]
+    pub evaluation_interval: BTreeMap<String, Value>,
+    /// Always `{}`.
+    #[serde(default, rename = "namespaceSelector")]
     pub namespace_selector: BTreeMap<String, Value>,
     /// The objects that must exist on the managed cluster.
     #[serde(rename = "object-templates")]
     pub object_templates: Vec<ObjectTemplate>,
-    /// Always `{}`.
-    #[serde(rename = "evaluationInterval")]
-    pub evaluation_interval: BTreeMap<String, Value>,
 }
 
 /// One object a ConfigurationPolicy enforces.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 pub struct ObjectTemplate {
-    /// `Musthave`.
+    /// `MustHave`.
     #[serde(rename = "complianceType")]
     pub compliance_type: String,
     /// The object itself.
@@ -195,9 +205,9 @@ pub struct ObjectTemplate {
     pub object_definition: TemplatedSecret,
 }
 
-/// The Secret created on each managed cluster. `data` holds hub templates (strings that OCM resolves to
-/// the base64 values of the hub Secret), never the values themselves; there is no `type` and no
-/// `stringData`, exactly like Ramen's `localSecret`.
+/// The Secret created on each managed cluster. `data` holds templates (strings that OCM resolves to
+/// base64 values), never the values themselves; there is no `type` and no `stringData`, exactly like
+/// Ramen's `localSecret`.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct TemplatedSecret {
@@ -207,7 +217,7 @@ pub struct TemplatedSecret {
     pub api_version: String,
     /// Name, target namespace and labels.
     pub metadata: EmbeddedMeta,
-    /// Data key → hub template.
+    /// Data key → template.
     pub data: BTreeMap<String, String>,
 }
 
@@ -217,6 +227,22 @@ pub fn hub_from_secret_template(namespace: &str, name: &str, key: &str) -> Strin
     format!("{{{{hub fromSecret \"{namespace}\" \"{name}\" \"{key}\" hub}}}}")
 }
 
+/// The managed-cluster template of the velero-format Secret, byte for byte as Ramen HEAD writes it
+/// (reference HEAD §8.2): an AWS credentials file built from the ramen-format Secret `name` already
+/// delivered to `from_namespace` on the same cluster. The `\n` are the two characters `\` and `n`,
+/// which the template's `printf` turns into newlines.
+pub fn velero_credentials_template(from_namespace: &str, name: &str) -> String {
+    let [access_key, secret_key] = crate::names::S3_SECRET_KEYS;
+    let lookup = |key: &str| {
+        format!(r#"((lookup "v1" "Secret" "{from_namespace}" "{name}").data.{key} | base64dec)"#)
+    };
+    format!(
+        r#"{{{{ (printf "[default]\n  aws_access_key_id = %s\n  aws_secret_access_key = %s\n" {} {}) | base64enc }}}}"#,
+        lookup(access_key),
+        lookup(secret_key)
+    )
+}
+
 fn created_by_labels() -> BTreeMap<String, String> {
     BTreeMap::from([(
         CREATED_BY_RAMEN_LABEL.to_owned(),
@@ -224,70 +250,123 @@ fn created_by_labels() -> BTreeMap<String, String> {
     )])
 }
 
-/// What identifies one secret distribution: hub Secret `secret` in `namespace`, delivered into
-/// `target_namespace` on the managed clusters.
+/// The form a distribution delivers, with what that form needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery<'a> {
+    /// [`Format::Ramen`]: Secret `S` in the target namespace, its data from hub templates.
+    Ramen,
+    /// [`Format::Velero`]: Secret `vS` in `velero_namespace`, one key `ramengenerated` holding an AWS
+    /// credentials file built on the managed cluster from the ramen-format Secret.
+    Velero {
+        /// Velero's namespace on the managed clusters (`kubeObjectProtection.veleroNamespaceName`).
+        velero_namespace: &'a str,
+    },
+}
+
+impl Delivery<'_> {
+    /// The format delivered.
+    pub fn format(&self) -> Format {
+        match self {
+            Delivery::Ramen => Format::Ramen,
+            Delivery::Velero { .. } => Format::Velero,
+        }
+    }
+}
+
+/// What identifies one secret distribution: hub Secret `secret` in `namespace`, delivered in the form
+/// `delivery`, the ramen-format Secret landing in `target_namespace` on the managed clusters.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SecretDistribution<'a> {
     /// Hub Secret name (`S`).
     pub secret: &'a str,
     /// Operator namespace holding the Secret and the OCM objects (`NS`).
     pub namespace: &'a str,
-    /// Namespace of the delivered Secret on each managed cluster.
+    /// Namespace of the ramen-format Secret on each managed cluster (the velero format reads it there).
     pub target_namespace: &'a str,
+    /// The format delivered.
+    pub delivery: Delivery<'a>,
 }
 
 impl SecretDistribution<'_> {
-    /// The embedded ConfigurationPolicy creating the templated Secret.
+    /// The format delivered.
+    pub fn format(&self) -> Format {
+        self.delivery.format()
+    }
+
+    /// The names of this distribution's objects.
+    pub fn names(&self) -> ocm_names::ObjectNames {
+        self.format().names(self.secret)
+    }
+
+    /// The Secret the managed clusters receive.
+    pub fn delivered_secret(&self) -> TemplatedSecret {
+        let (name, namespace, data) = match self.delivery {
+            Delivery::Ramen => (
+                self.secret.to_owned(),
+                self.target_namespace,
+                crate::names::S3_SECRET_KEYS
+                    .iter()
+                    .map(|key| {
+                        (
+                            (*key).to_owned(),
+                            hub_from_secret_template(self.namespace, self.secret, key),
+                        )
+                    })
+                    .collect(),
+            ),
+            Delivery::Velero { velero_namespace } => (
+                Format::Velero.policy(self.secret),
+                velero_namespace,
+                BTreeMap::from([(
+                    VELERO_SECRET_DATA_KEY.to_owned(),
+                    velero_credentials_template(self.target_namespace, self.secret),
+                )]),
+            ),
+        };
+        TemplatedSecret {
+            kind: "Secret".to_owned(),
+            api_version: "v1".to_owned(),
+            metadata: EmbeddedMeta {
+                name,
+                namespace: Some(namespace.to_owned()),
+                labels: Some(created_by_labels()),
+            },
+            data,
+        }
+    }
+
+    /// The embedded ConfigurationPolicy creating the delivered Secret.
     pub fn configuration_policy(&self) -> ConfigurationPolicy {
-        let data = crate::names::S3_SECRET_KEYS
-            .iter()
-            .map(|key| {
-                (
-                    (*key).to_owned(),
-                    hub_from_secret_template(self.namespace, self.secret, key),
-                )
-            })
-            .collect();
         ConfigurationPolicy {
             kind: "ConfigurationPolicy".to_owned(),
             api_version: format!("{POLICY_GROUP}/v1"),
             metadata: EmbeddedMeta {
-                name: ocm_names::configuration_policy(self.secret),
+                name: self.names().configuration_policy,
                 namespace: None,
-                creation_timestamp: None,
                 labels: Some(created_by_labels()),
             },
             spec: ConfigurationPolicySpec {
+                custom_message: BTreeMap::new(),
                 severity: SEVERITY_HIGH.to_owned(),
                 remediation_action: REMEDIATION_ENFORCE.to_owned(),
+                evaluation_interval: BTreeMap::new(),
                 namespace_selector: BTreeMap::new(),
                 object_templates: vec![ObjectTemplate {
                     compliance_type: COMPLIANCE_MUSTHAVE.to_owned(),
-                    object_definition: TemplatedSecret {
-                        kind: "Secret".to_owned(),
-                        api_version: "v1".to_owned(),
-                        metadata: EmbeddedMeta {
-                            name: self.secret.to_owned(),
-                            namespace: Some(self.target_namespace.to_owned()),
-                            creation_timestamp: None,
-                            labels: Some(created_by_labels()),
-                        },
-                        data,
-                    },
+                    object_definition: self.delivered_secret(),
                 }],
-                evaluation_interval: BTreeMap::new(),
             },
             status: BTreeMap::new(),
         }
     }
 
-    /// The Policy `S`, with the trigger annotation set to the hub Secret's resourceVersion.
+    /// The Policy (`S` or `vS`), with the trigger annotation set to the hub Secret's resourceVersion.
     pub fn policy(&self, secret_resource_version: &str) -> Policy {
         let object_definition = serde_json::to_value(self.configuration_policy())
             .unwrap_or_else(|_| unreachable!("a ConfigurationPolicy always serializes"));
         Policy {
             metadata: ObjectMeta {
-                name: Some(ocm_names::policy(self.secret)),
+                name: Some(self.names().policy),
                 namespace: Some(self.namespace.to_owned()),
                 labels: Some(created_by_labels()),
                 annotations: Some(BTreeMap::from([(
@@ -305,7 +384,7 @@ impl SecretDistribution<'_> {
         }
     }
 
-    /// The PlacementRule `plrule-S` listing `clusters` in the given order.
+    /// The PlacementRule (`plrule-S` or `plrule-vS`) listing `clusters` in the given order.
     pub fn placement_rule<I, C>(&self, clusters: I) -> PlacementRule
     where
         I: IntoIterator<Item = C>,
@@ -313,7 +392,7 @@ impl SecretDistribution<'_> {
     {
         PlacementRule {
             metadata: ObjectMeta {
-                name: Some(ocm_names::placement_rule(self.secret)),
+                name: Some(self.names().placement_rule),
                 namespace: Some(self.namespace.to_owned()),
                 labels: Some(created_by_labels()),
                 ..ObjectMeta::default()
@@ -330,11 +409,12 @@ impl SecretDistribution<'_> {
         }
     }
 
-    /// The PlacementBinding `plbinding-S` binding Policy `S` to PlacementRule `plrule-S`.
+    /// The PlacementBinding (`plbinding-S` or `plbinding-vS`) binding the Policy to the PlacementRule.
     pub fn placement_binding(&self) -> PlacementBinding {
+        let names = self.names();
         PlacementBinding {
             metadata: ObjectMeta {
-                name: Some(ocm_names::placement_binding(self.secret)),
+                name: Some(names.placement_binding),
                 namespace: Some(self.namespace.to_owned()),
                 labels: Some(created_by_labels()),
                 ..ObjectMeta::default()
@@ -344,12 +424,12 @@ impl SecretDistribution<'_> {
                 placement_ref: PlacementSubject {
                     api_group: APPS_GROUP.to_owned(),
                     kind: "PlacementRule".to_owned(),
-                    name: ocm_names::placement_rule(self.secret),
+                    name: names.placement_rule,
                 },
                 subjects: vec![PlacementSubject {
                     api_group: POLICY_GROUP.to_owned(),
                     kind: "Policy".to_owned(),
-                    name: ocm_names::policy(self.secret),
+                    name: names.policy,
                 }],
             },
         }

@@ -2,6 +2,25 @@
 //! questions a DRPolicy controller asks — as plain functions of cluster state, with Ramen's condition
 //! reasons and messages.
 //!
+//! In short: no I/O here — hand it the objects, get back a verdict with the exact strings to write.
+//!
+//! Two rule sets live side by side:
+//! * **Ramen ccc4a73c** — [`validate()`] (empty list, DRClusters found and validated, region-based metro
+//!   conflicts of [`metro`]), [`needed_secrets`], [`scheduling_interval_seconds`], [`PolicyIndex`].
+//! * **Ramen HEAD** additions, one file each, in HEAD's reconcile order:
+//!   [`cluster_ids`](mod@cluster_ids) — the ManagedCluster gate ([`cluster_details`], reason `drClusterDetailsFailed`),
+//!   the per-cluster ID check ([`managed_cluster_id`]) and the ID → DRCluster name map ([`cluster_ids()`]);
+//!   [`dr_type`](mod@dr_type) — metro/regional/unknown from peer classes or the interval ([`dr_type()`], [`is_metro`],
+//!   [`DrTypeCounts`]) and the metro groups of a policy ([`metro_clusters`]);
+//!   [`conflicts`] — sync+async in one policy and overlaps with older policies ([`check_conflicts`],
+//!   reason `DRPolicyConflictFound`);
+//!   [`nads`] — network attachments on both clusters ([`validate_nads`], `status.networkPeers`,
+//!   `NetworkAttachmentsValidated`, reason `NADsMissing`).
+//!
+//! Reasons, messages and status fields are HEAD's. Where HEAD has a known bug, the module says what is
+//! done instead, when it shows, and why: BH4 in [`nads`], BH5 in [`cluster_ids`](mod@cluster_ids), BH8 in
+//! [`conflicts`], and Go's interval overflow in [`dr_type`](mod@dr_type).
+//!
 //! ```
 //! use drpolicy_api::{DRCluster, DRClusterSpec, DRPolicy, DRPolicySpec};
 //! use drpolicy_validator::{needed_secrets, validate};
@@ -35,18 +54,32 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod cluster_ids;
+pub mod conflicts;
+pub mod dr_type;
 pub mod index;
 pub mod interval;
 pub mod lookup;
 pub mod metro;
+pub mod nads;
 pub mod secrets;
 pub mod validate;
 
+pub use cluster_ids::{
+    ClusterDetailsError, ClusterIds, InstanceError, cluster_details, cluster_ids,
+    head_cluster_details, managed_cluster_id,
+};
+pub use conflicts::{Conflict, check_conflicts, conflict_recorded, overlapping};
+pub use dr_type::{DrType, DrTypeCounts, MetroClusters, dr_type, is_metro, metro_clusters};
 pub use index::PolicyIndex;
 pub use interval::{IntervalError, scheduling_interval_seconds};
-pub use lookup::DRClusterLookup;
+pub use lookup::{DRClusterLookup, ManagedClusterLookup};
 pub use metro::{
     may_conflict, metro_capable_clusters, metro_conflict, metro_regions, supports_metro,
+};
+pub use nads::{
+    ConditionOutcome, MissingNad, NadValidation, TooFewClusters, nad_clusters,
+    nads_missing_recorded, network_mapping_enabled, validate_nads,
 };
 pub use secrets::{SecretNeeds, SecretProblem, needed_secrets, secret_for_cluster};
 pub use validate::{Invalid, age_order, validate};

@@ -8,6 +8,11 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
 pub use drpolicy_api::names::condition::{DELETION_BLOCKED, SECRETS_DISTRIBUTED};
 
+/// Ours (Ramen HEAD has no condition for it): whether `status.sync` / `status.async` peer classes were
+/// computed from every cluster's current answers, and if not, what they wait for (reasons in
+/// [`crate::peers::reason`]). While `False`, the stored peer classes are kept.
+pub const PEER_CLASSES_COMPUTED: &str = "PeerClassesComputed";
+
 /// Reasons of [`SECRETS_DISTRIBUTED`] and [`DELETION_BLOCKED`] (defined in `drpolicy-api`).
 pub mod reason {
     pub use drpolicy_api::names::condition::{

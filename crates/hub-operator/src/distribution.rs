@@ -1,7 +1,8 @@
 //! Secret distribution, converged per hub Secret in its own queue.
 //!
-//! The OCM objects of secret `S` (Policy `S`, PlacementRule `plrule-S`, PlacementBinding `plbinding-S`)
-//! and the Secret's protection finalizer are a function of the hub: the clusters of every policy that
+//! The OCM objects of secret `S` (Policy `S`, PlacementRule `plrule-S`, PlacementBinding `plbinding-S`,
+//! and while the config asks for the velero format Policy `vS`, `plrule-vS`, `plbinding-vS`) and the
+//! Secret's protection finalizers are a function of the hub: the clusters of every policy that
 //! holds a distribution and needs `S`. A policy holds when it carries our finalizer, or when it is
 //! valid and not being deleted (so a new policy's clusters are planned before its finalizer lands, and
 //! a PlacementRule is written once, not once per arriving policy); a policy being finalized no longer
@@ -14,6 +15,7 @@
 //! write again.
 
 use drpolicy_api::DRPolicy;
+use drpolicy_api::names::ocm_names::Format;
 use drpolicy_api::ocm::{PlacementBinding, PlacementRule, Policy};
 use kube::Client;
 use kube::runtime::reflector::ObjectRef;
@@ -88,16 +90,51 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// The hub Secret an object of this kind named `name` belongs to (a Secret is its own).
-    pub fn secret_of(self, name: &str) -> Option<String> {
+    /// Every hub Secret an object of this kind named `name` may belong to (a Secret is its own). A
+    /// name `vS` is the ramen format of Secret `vS` or the velero format of Secret `S`: both are
+    /// returned, and converging either is harmless when it is not that one's.
+    pub fn secrets_of(self, name: &str) -> Vec<String> {
         let kind = match self {
             Kind::Policy => "Policy",
             Kind::PlacementRule => "PlacementRule",
             Kind::PlacementBinding => "PlacementBinding",
-            Kind::Secret => return Some(name.to_owned()),
+            Kind::Secret => return vec![name.to_owned()],
         };
-        drpolicy_api::names::ocm_names::secret_of(kind, name)
+        drpolicy_api::names::ocm_names::owners(kind, name)
+            .into_iter()
+            .map(|(secret, _)| secret)
+            .collect()
     }
+}
+
+/// The names the objects of `secret` are listed under in [`Hub::live_objects`]: its own (the ramen
+/// format) and `v<secret>` (the velero format's objects are named like the ramen format's of `vS`).
+fn object_bases(secret: &str) -> BTreeSet<String> {
+    Format::ALL
+        .iter()
+        .map(|format| format.policy(secret))
+        .collect()
+}
+
+/// The secrets other than `secret` whose objects share a name with what a run of `secret` wrote.
+fn others_named(secret: &str, written: &secret_propagator::Written) -> BTreeSet<String> {
+    let names = |kind: Kind, map: Vec<&String>| {
+        map.into_iter()
+            .flat_map(move |name| kind.secrets_of(name))
+            .collect::<Vec<_>>()
+    };
+    let mut others: BTreeSet<String> = BTreeSet::new();
+    others.extend(names(Kind::Policy, written.policies.keys().collect()));
+    others.extend(names(
+        Kind::PlacementRule,
+        written.placement_rules.keys().collect(),
+    ));
+    others.extend(names(
+        Kind::PlacementBinding,
+        written.placement_bindings.keys().collect(),
+    ));
+    others.remove(secret);
+    others
 }
 
 /// Distribution state shared by the workers, the policy reconciles and the watches.
@@ -356,19 +393,19 @@ impl State {
             }
             old
         }
-        use drpolicy_api::names::ocm_names;
         let mut own = lock(&self.own);
         // Every map is visited (no short-circuit): all stale entries of the secret go at once.
-        [
-            drop_old(&mut own.policies, &ocm_names::policy(secret)),
-            drop_old(&mut own.placement_rules, &ocm_names::placement_rule(secret)),
-            drop_old(
-                &mut own.placement_bindings,
-                &ocm_names::placement_binding(secret),
-            ),
-            drop_old(&mut own.secrets, secret),
-        ]
-        .contains(&true)
+        let mut dropped = drop_old(&mut own.secrets, secret);
+        for format in Format::ALL {
+            let names = format.names(secret);
+            dropped |= [
+                drop_old(&mut own.policies, &names.policy),
+                drop_old(&mut own.placement_rules, &names.placement_rule),
+                drop_old(&mut own.placement_bindings, &names.placement_binding),
+            ]
+            .contains(&true);
+        }
+        dropped
     }
 
     /// The cached state with our own not-yet-visible writes on top (those younger than
@@ -455,7 +492,7 @@ impl Worker {
         let holders = self.hub.distribution_holders(secret, &config, drclusters);
         let mut secrets = self.hub.secrets();
         let scope = BTreeSet::from([secret.to_owned()]);
-        let mut live = self.hub.live_objects(Some(&scope));
+        let mut live = self.hub.live_objects(Some(&object_bases(secret)));
         state.overlay(&mut live, &mut secrets);
         let inputs = PlanInputs {
             namespace: &self.hub.namespace,
@@ -471,6 +508,11 @@ impl Worker {
         let report = Applier::new(self.client.clone())
             .apply(&plan, &secrets, &live)
             .await;
+        // The watch events of our own writes are swallowed; a name `vS` may also be another secret's
+        // (the ramen format of Secret `vS` or the velero format of `S`), whose run must look again.
+        for other in others_named(secret, &report.written) {
+            state.queue.add(&other);
+        }
         if state.remember(&self.hub, &report.written) {
             // Should the watch never show a write (see OWN_WRITE_TTL), converge again without it.
             let hub = self.hub.clone();
@@ -511,7 +553,7 @@ impl Worker {
             let message = report
                 .errors
                 .iter()
-                .map(|e| format!("unable to {}: {}", e.step, describe(&e.source)))
+                .map(|e| format!("{}: {}", e.what(), describe(&e.source)))
                 .collect::<Vec<_>>()
                 .join("; ");
             let delay = state.failures.next(secret);

@@ -5,10 +5,15 @@ use drpolicy_api::names::{
     DRPOLICY_FINALIZER, HUB_OPERATOR_CONFIGMAP, RAMEN_CONFIG_KEY, ocm_names,
 };
 use drpolicy_api::ocm::{PlacementBinding, PlacementRule, Policy};
-use drpolicy_api::{DRCluster, DRPlacementControl, DRPolicy};
-use drpolicy_validator::{PolicyIndex, secret_for_cluster, validate};
+use drpolicy_api::{DRCluster, DRPlacementControl, DRPolicy, ManagedCluster, ManagedClusterView};
+use drpolicy_validator::{
+    ClusterDetailsError, Conflict, PolicyIndex, check_conflicts, cluster_details, cluster_ids,
+    nads_missing_recorded, secret_for_cluster, validate,
+};
 
 use crate::distribution::Kind;
+use crate::status_fields::StatusFields;
+use crate::views::ApiPresence;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::core::PartialObjectMeta;
@@ -38,6 +43,10 @@ pub struct Caches {
     pub placement_rules: Store<PlacementRule>,
     /// Distribution PlacementBindings (operator namespace, created-by label).
     pub placement_bindings: Store<PlacementBinding>,
+    /// OCM ManagedClusters (empty when the hub does not serve them).
+    pub managed_clusters: Store<ManagedCluster>,
+    /// Our ManagedClusterViews (empty when the hub does not serve them).
+    pub views: Store<ManagedClusterView>,
 }
 
 /// The config as the reconcile sees it.
@@ -82,15 +91,17 @@ impl OwnWrite {
     }
 }
 
-/// Conditions this process wrote to a policy object (by uid), and their JSON form for comparison.
+/// The status this process wrote to a policy object (by uid) — conditions and peer classes — and its
+/// JSON form for comparison.
 struct OwnStatus {
     uid: Option<String>,
     conditions: Vec<Condition>,
+    fields: StatusFields,
     json: serde_json::Value,
 }
 
-fn conditions_json(conditions: &[Condition]) -> serde_json::Value {
-    serde_json::to_value(conditions).unwrap_or_default()
+fn cached_status_json(policy: &DRPolicy) -> serde_json::Value {
+    StatusFields::from_status(policy.status.as_ref()).comparable(cached_conditions(policy))
 }
 
 fn cached_conditions(policy: &DRPolicy) -> &[Condition] {
@@ -103,8 +114,6 @@ fn cached_conditions(policy: &DRPolicy) -> &[Condition] {
 
 /// DRClusters by name, shared by the reconciles that read them.
 type DRClusterMap = Arc<BTreeMap<String, Arc<DRCluster>>>;
-/// The DRClusters whose region another DRCluster shares.
-type MetroCapable = Arc<BTreeSet<String>>;
 
 /// Caches plus derived state.
 pub struct Hub {
@@ -121,9 +130,11 @@ pub struct Hub {
     // Status conditions this process wrote, until the cache shows them: (uid, conditions, their JSON).
     own_status: Mutex<BTreeMap<String, OwnStatus>>,
     drclusters_version: AtomicU64,
-    drclusters_map: Mutex<Option<(u64, DRClusterMap, MetroCapable)>>,
+    drclusters_map: Mutex<Option<(u64, DRClusterMap)>>,
     /// Secret distribution: its queue, outcomes and this process' own OCM writes.
     pub distribution: crate::distribution::State,
+    /// Whether the hub serves ManagedClusters (the gate passes where it does not).
+    pub managed_cluster_api: Arc<ApiPresence>,
 }
 
 fn lock_poisoned<T>(lock: std::sync::LockResult<T>) -> T {
@@ -145,6 +156,7 @@ impl Hub {
             drclusters_version: AtomicU64::new(0),
             drclusters_map: Mutex::new(None),
             distribution: crate::distribution::State::new(queue),
+            managed_cluster_api: Arc::new(ApiPresence::default()),
         }
     }
 
@@ -179,16 +191,30 @@ impl Hub {
         }
     }
 
-    /// Records the conditions this process just wrote to `policy`, until the watch shows them.
-    pub fn status_written(&self, policy: &DRPolicy, conditions: Vec<Condition>) {
+    /// The peer classes and network peers of `policy` as this process last wrote them, or as cached.
+    pub fn status_fields_of(&self, policy: &DRPolicy) -> StatusFields {
+        let name = policy.metadata.name.as_deref().unwrap_or_default();
+        match lock_poisoned(self.own_status.lock()).get(name) {
+            Some(own) if own.uid == policy.metadata.uid => own.fields.clone(),
+            _ => StatusFields::from_status(policy.status.as_ref()),
+        }
+    }
+
+    /// Records the conditions and peer classes this process just wrote to `policy`, until the watch
+    /// shows them.
+    pub fn status_written(
+        &self,
+        policy: &DRPolicy,
+        conditions: Vec<Condition>,
+        fields: StatusFields,
+    ) {
         let Some(name) = policy.metadata.name.clone() else {
             return;
         };
-        let json = conditions_json(&conditions);
+        let json = fields.comparable(&conditions);
         let mut own = lock_poisoned(self.own_status.lock());
         let shown = self.policy(&name).is_some_and(|cached| {
-            cached.metadata.uid == policy.metadata.uid
-                && conditions_json(cached_conditions(&cached)) == json
+            cached.metadata.uid == policy.metadata.uid && cached_status_json(&cached) == json
         });
         if shown {
             own.remove(&name);
@@ -199,6 +225,7 @@ impl Hub {
                 OwnStatus {
                     uid,
                     conditions,
+                    fields,
                     json,
                 },
             );
@@ -220,8 +247,7 @@ impl Hub {
         {
             let mut own = lock_poisoned(self.own_status.lock());
             let shown = own.get(name).is_some_and(|own| {
-                own.uid != policy.metadata.uid
-                    || own.json == conditions_json(cached_conditions(policy))
+                own.uid != policy.metadata.uid || own.json == cached_status_json(policy)
             });
             if shown {
                 own.remove(name);
@@ -316,25 +342,90 @@ impl Hub {
         self.caches.policies.get(&ObjectRef::new(name))
     }
 
+    /// The ManagedClusters named `names`, by name (those that exist).
+    fn managed_clusters<'a>(
+        &self,
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> BTreeMap<String, Arc<ManagedCluster>> {
+        names
+            .into_iter()
+            .filter_map(|n| {
+                let mc = self.caches.managed_clusters.get(&ObjectRef::new(n))?;
+                Some((n.to_owned(), mc))
+            })
+            .collect()
+    }
+
+    /// Ramen HEAD's ManagedCluster gate (D2) for `policy`, judged on its own clusters (our BH5
+    /// decision). A hub that does not serve ManagedClusters is not an OCM hub: the gate passes there.
+    pub fn cluster_gate(
+        &self,
+        policy: &DRPolicy,
+        drclusters: &BTreeMap<String, Arc<DRCluster>>,
+    ) -> Result<(), ClusterDetailsError> {
+        if self.managed_cluster_api.is_missing() {
+            return Ok(());
+        }
+        let managed = self.managed_clusters(policy.spec.dr_clusters.iter().map(String::as_str));
+        cluster_details(policy, drclusters, &managed).map(|_| ())
+    }
+
+    /// Ramen HEAD's conflict check (D7) of `policy` with the peer classes it carries, against the
+    /// policies that can conflict with it (their stored peer classes).
+    pub fn conflicts(
+        &self,
+        policy: &DRPolicy,
+        drclusters: &BTreeMap<String, Arc<DRCluster>>,
+    ) -> Result<(), Conflict> {
+        let others: Vec<Arc<DRPolicy>> = self
+            .with_index(|i| {
+                i.conflict_candidates(policy)
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .iter()
+            .filter_map(|n| self.policy(n))
+            .collect();
+        let mut names: BTreeSet<&str> =
+            policy.spec.dr_clusters.iter().map(String::as_str).collect();
+        names.extend(
+            others
+                .iter()
+                .flat_map(|o| o.spec.dr_clusters.iter().map(String::as_str)),
+        );
+        names.retain(|n| drclusters.contains_key(*n));
+        let managed = self.managed_clusters(names.iter().copied());
+        let ids = cluster_ids(names.iter().copied(), &managed);
+        check_conflicts(policy, others.iter().map(AsRef::as_ref), &ids)
+    }
+
+    /// Whether `policy`, as stored, passes every check a reconcile makes before it may hold a
+    /// distribution: the ManagedCluster gate, validation, and conflicts with its stored peer classes.
+    pub fn acceptable(
+        &self,
+        policy: &DRPolicy,
+        drclusters: &BTreeMap<String, Arc<DRCluster>>,
+    ) -> bool {
+        self.cluster_gate(policy, drclusters).is_ok()
+            && validate(policy, drclusters, []).is_ok()
+            && self.conflicts(policy, drclusters).is_ok()
+            && !nads_missing_recorded(policy)
+    }
+
     /// Every DRCluster by name. The map is rebuilt only after the DRCluster watch reported a change
     /// ([`Hub::drclusters_changed`]); every reconcile reads it.
     pub fn drclusters(&self) -> Arc<BTreeMap<String, Arc<DRCluster>>> {
-        self.drcluster_view().0
+        self.drcluster_view()
     }
 
-    /// Whether `policy` can have a metro conflict with any policy: one of its clusters shares its
-    /// region with another DRCluster. When it cannot, validating it needs no other policy.
-    pub fn may_conflict(&self, policy: &DRPolicy) -> bool {
-        drpolicy_validator::may_conflict(policy, &self.drcluster_view().1)
-    }
-
-    fn drcluster_view(&self) -> (DRClusterMap, MetroCapable) {
+    fn drcluster_view(&self) -> DRClusterMap {
         let version = self.drclusters_version.load(Ordering::SeqCst);
         let mut cached = lock_poisoned(self.drclusters_map.lock());
-        if let Some((built, map, capable)) = cached.as_ref()
+        if let Some((built, map)) = cached.as_ref()
             && *built == version
         {
-            return (map.clone(), capable.clone());
+            return map.clone();
         }
         let map: DRClusterMap = Arc::new(
             self.caches
@@ -344,11 +435,8 @@ impl Hub {
                 .filter_map(|c| Some((c.metadata.name.clone()?, c)))
                 .collect(),
         );
-        let capable = Arc::new(drpolicy_validator::metro_capable_clusters(
-            map.values().map(AsRef::as_ref),
-        ));
-        *cached = Some((version, map.clone(), capable.clone()));
-        (map, capable)
+        *cached = Some((version, map.clone()));
+        map
     }
 
     /// The DRCluster cache changed: the next [`Hub::drclusters`] rebuilds its map.
@@ -476,14 +564,7 @@ impl Hub {
                 if policy.metadata.deletion_timestamp.is_some() {
                     return None;
                 }
-                let others = if self.may_conflict(&policy) {
-                    self.policies_sharing_clusters(&policy)
-                } else {
-                    Vec::new()
-                };
-                validate(&policy, drclusters, others.iter().map(AsRef::as_ref))
-                    .is_ok()
-                    .then_some(policy)
+                self.acceptable(&policy, drclusters).then_some(policy)
             })
             .collect()
     }
@@ -513,7 +594,7 @@ impl Hub {
             store
                 .state()
                 .into_iter()
-                .filter_map(move |o| kind.secret_of(o.meta().name.as_deref()?))
+                .flat_map(move |o| kind.secrets_of(o.meta().name.as_deref().unwrap_or_default()))
         }
         known.extend(secrets_of(&self.caches.ocm_policies, Kind::Policy));
         known.extend(secrets_of(
@@ -687,6 +768,8 @@ mod tests {
             ocm_policies: store::<Policy>().0,
             placement_rules: store::<PlacementRule>().0,
             placement_bindings: store::<PlacementBinding>().0,
+            managed_clusters: store::<ManagedCluster>().0,
+            views: store::<ManagedClusterView>().0,
         };
         Hub::new("ramen-system".into(), caches, crate::queue::KeyQueue::new())
     }

@@ -9,14 +9,19 @@
 pub mod cli;
 pub mod conditions;
 pub mod distribution;
+pub mod dr_telemetry;
 pub mod http;
 pub mod hub;
 pub mod leader;
 pub mod metrics;
+pub mod ops_namespace;
+pub mod peers;
 pub mod queue;
 pub mod reconcile;
 pub mod settings;
+pub mod status_fields;
 pub mod telemetry;
+pub mod views;
 pub mod watches;
 
 use drpolicy_api::DRPolicy;
@@ -79,9 +84,11 @@ pub async fn run_controller(
 ) -> anyhow::Result<()> {
     let (policies_tx, policies_rx) = tokio::sync::mpsc::unbounded_channel();
     let (all_tx, all_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (released_tx, released_rx) = tokio::sync::mpsc::unbounded_channel();
     let requeue = Requeue {
         policies: policies_tx.clone(),
         all: all_tx,
+        released_clusters: released_tx,
     };
     let hub_cell: Arc<OnceLock<Arc<Hub>>> = Arc::new(OnceLock::new());
     let secondary = watches::start_secondary(
@@ -100,14 +107,25 @@ pub async fn run_controller(
         options.metrics.clone(),
         options.readiness.clone(),
     );
-    let hub = Arc::new(Hub::new(
+    let mut hub = Hub::new(
         options.namespace.clone(),
         watches::caches(policy_store.clone(), &secondary),
         queue::KeyQueue::new(),
-    ));
+    );
+    hub.managed_cluster_api = secondary.managed_cluster_api.clone();
+    let hub = Arc::new(hub);
     let _ = hub_cell.set(hub.clone());
 
     let caches = hub.caches.clone();
+    let (managed_cluster_api, view_api) = (
+        secondary.managed_cluster_api.clone(),
+        secondary.view_api.clone(),
+    );
+    let views = Arc::new(views::Views::new(
+        client.clone(),
+        hub.caches.views.clone(),
+        view_api.clone(),
+    ));
     let synced = async move {
         caches.drclusters.wait_until_ready().await?;
         caches.drpcs.wait_until_ready().await?;
@@ -116,6 +134,9 @@ pub async fn run_controller(
         caches.ocm_policies.wait_until_ready().await?;
         caches.placement_rules.wait_until_ready().await?;
         caches.placement_bindings.wait_until_ready().await?;
+        // OCM's kinds may not be served: wait for their first list only while they might be.
+        optional_ready(&caches.managed_clusters, &managed_cluster_api).await;
+        optional_ready(&caches.views, &view_api).await;
         Ok::<_, reflector::store::WriterDropped>(())
     };
     tokio::select! {
@@ -126,6 +147,15 @@ pub async fn run_controller(
         result = synced => result?,
     }
     tracing::info!("secondary caches synced");
+    let counted = hub.caches.clone();
+    options.metrics.set_telemetry_source(move || {
+        let policies = counted.policies.state();
+        let drpcs = counted.drpcs.state();
+        dr_telemetry::count(
+            policies.iter().map(AsRef::as_ref),
+            drpcs.iter().map(AsRef::as_ref),
+        )
+    });
 
     let reporter = Reporter {
         controller: CONTROLLER_NAME.into(),
@@ -134,6 +164,7 @@ pub async fn run_controller(
     let ctx = Arc::new(Context::new(
         client.clone(),
         hub,
+        views.clone(),
         options.metrics.clone(),
         Recorder::new(client.clone(), reporter),
     ));
@@ -162,6 +193,7 @@ pub async fn run_controller(
     )
     .for_each(|_| futures::future::ready(()));
 
+    let janitor = views::release_unused(views, ctx.hub.clone(), released_rx, shutdown.clone());
     let policy_controller = Controller::for_stream(stream, policy_store)
         .with_config(
             controller::Config::default()
@@ -180,10 +212,24 @@ pub async fn run_controller(
             futures::future::ready(())
         });
 
-    tokio::join!(label_controller, policy_controller, workers);
+    tokio::join!(label_controller, policy_controller, workers, janitor);
     options.readiness.set(false);
     secondary.tasks.iter().for_each(|t| t.abort());
     Ok(())
+}
+
+/// Waits until `store` has listed, or its API is known not to be served.
+async fn optional_ready<K>(store: &reflector::Store<K>, presence: &views::ApiPresence)
+where
+    K: kube::Resource + Clone + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
+    while !presence.is_missing() {
+        let listed = tokio::time::timeout(Duration::from_millis(100), store.wait_until_ready());
+        if matches!(listed.await, Ok(Ok(()))) {
+            return;
+        }
+    }
 }
 
 /// Makes sure the operator ConfigMap carries the OCM backup label (without overwriting a value).

@@ -1,10 +1,18 @@
-//! Prometheus metrics: Ramen's `ramen_policy_schedule_interval_seconds` exactly as Ramen exports it,
-//! plus reconcile counts, reconcile durations, secret distribution runs and watch errors of this
+//! Prometheus metrics: Ramen's `ramen_policy_schedule_interval_seconds` and Ramen HEAD's DR telemetry
+//! gauges (`ramen_dr_policy_type`, `ramen_dr_protected_apps`, `ramen_dr_actions`) exactly as Ramen
+//! exports them, plus reconcile counts, reconcile durations, secret distribution runs and watch errors of this
 //! operator.
 
 use prometheus::{
-    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
+use std::sync::{Arc, OnceLock};
+
+use crate::dr_telemetry::Telemetry;
+
+/// Where the telemetry counts come from when metrics are rendered (the caches, once they exist).
+type TelemetrySource = Arc<dyn Fn() -> Telemetry + Send + Sync>;
 
 /// The operator's metrics, registered in their own registry.
 #[derive(Clone)]
@@ -22,6 +30,13 @@ pub struct Metrics {
     pub distributions: IntCounterVec,
     /// `ramen_hub_secret_distribution_duration_seconds`.
     pub distribution_duration: HistogramVec,
+    /// `ramen_dr_policy_type{dr_type}`.
+    pub dr_policy_type: IntGaugeVec,
+    /// `ramen_dr_protected_apps{management_method}`.
+    pub dr_protected_apps: IntGaugeVec,
+    /// `ramen_dr_actions{action}`.
+    pub dr_actions: IntGaugeVec,
+    telemetry: Arc<OnceLock<TelemetrySource>>,
 }
 
 impl Metrics {
@@ -78,6 +93,24 @@ impl Metrics {
             &[],
         )
         .expect("valid metric definition");
+        let gauge = |name: &str, help: &str, label: &str| {
+            IntGaugeVec::new(Opts::new(name, help), &[label]).expect("valid metric definition")
+        };
+        let dr_policy_type = gauge(
+            "ramen_dr_policy_type",
+            "Count of DRPolicy resources by DR type",
+            "dr_type",
+        );
+        let dr_protected_apps = gauge(
+            "ramen_dr_protected_apps",
+            "Count of DR protected applications (DRPC resources) by management method",
+            "management_method",
+        );
+        let dr_actions = gauge(
+            "ramen_dr_actions",
+            "Cumulative count of DR actions initiated by existing DRPC resources",
+            "action",
+        );
         for collector in [
             Box::new(schedule_interval.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(reconciles.clone()),
@@ -85,12 +118,15 @@ impl Metrics {
             Box::new(watch_errors.clone()),
             Box::new(distributions.clone()),
             Box::new(distribution_duration.clone()),
+            Box::new(dr_policy_type.clone()),
+            Box::new(dr_protected_apps.clone()),
+            Box::new(dr_actions.clone()),
         ] {
             registry
                 .register(collector)
                 .expect("metric names are unique");
         }
-        Metrics {
+        let metrics = Metrics {
             registry,
             schedule_interval,
             reconciles,
@@ -98,7 +134,35 @@ impl Metrics {
             watch_errors,
             distributions,
             distribution_duration,
-        }
+            dr_policy_type,
+            dr_protected_apps,
+            dr_actions,
+            telemetry: Arc::new(OnceLock::new()),
+        };
+        // Present at 0 from the start: the hub is installed, nothing is configured yet.
+        metrics.set_telemetry(Telemetry::default());
+        metrics
+    }
+
+    /// Counts the DR telemetry from `source` whenever metrics are rendered (set once).
+    pub fn set_telemetry_source(&self, source: impl Fn() -> Telemetry + Send + Sync + 'static) {
+        let _ = self.telemetry.set(Arc::new(source));
+    }
+
+    /// Sets the seven DR telemetry series.
+    pub fn set_telemetry(&self, t: Telemetry) {
+        let set = |gauge: &IntGaugeVec, label: &str, value: u64| {
+            gauge
+                .with_label_values(&[label])
+                .set(i64::try_from(value).unwrap_or(i64::MAX));
+        };
+        set(&self.dr_policy_type, "metro", t.metro);
+        set(&self.dr_policy_type, "regional", t.regional);
+        set(&self.dr_policy_type, "unknown", t.unknown);
+        set(&self.dr_protected_apps, "discovered", t.discovered);
+        set(&self.dr_protected_apps, "managed", t.managed);
+        set(&self.dr_actions, "failover", t.failovers);
+        set(&self.dr_actions, "relocate", t.relocations);
     }
 
     /// Sets the schedule interval gauge of a policy.
@@ -115,6 +179,9 @@ impl Metrics {
 
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
+        if let Some(source) = self.telemetry.get() {
+            self.set_telemetry(source());
+        }
         let mut buffer = Vec::new();
         let encoder = TextEncoder::new();
         if encoder

@@ -5,18 +5,22 @@
 //! DRPlacementControls before a deletion is let go); writes are patches, and a converged policy costs
 //! no request at all.
 
+use crate::status_fields::StatusFields;
 use drpolicy_api::DRPolicy;
+use drpolicy_api::names::condition::{NETWORK_ATTACHMENTS_VALIDATED, REASON_NADS_MISSING};
 use drpolicy_api::names::{
     DRPOLICY_FINALIZER, OCM_BACKUP_LABEL, OCM_BACKUP_LABEL_VALUE, condition as names,
 };
 use drpolicy_validator::{
-    Invalid, needed_secrets, scheduling_interval_seconds, supports_metro, validate,
+    ClusterDetailsError, Conflict, Invalid, is_metro, nad_clusters, needed_secrets,
+    network_mapping_enabled, scheduling_interval_seconds, validate, validate_nads,
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType, Recorder};
 use kube::{Client, Resource, ResourceExt};
+use peer_classes::{EmptyReport, PeerClasses};
 use ramen_config::RamenConfig;
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -25,11 +29,16 @@ use std::time::Duration;
 use thiserror::Error;
 use tracing::Instrument;
 
-use crate::conditions::{self, DELETION_BLOCKED, Desired, SECRETS_DISTRIBUTED, reason};
+use crate::conditions::{
+    self, DELETION_BLOCKED, Desired, PEER_CLASSES_COMPUTED, SECRETS_DISTRIBUTED, reason,
+};
 use crate::distribution::Result as Distribution;
 use crate::hub::{Hub, holds_distribution};
 use crate::metrics::Metrics;
+use crate::ops_namespace::OpsNamespace;
+use crate::peers;
 use crate::queue::Backoff;
+use crate::views::Views;
 
 /// Why a reconcile did not complete; every variant is retried with backoff.
 #[derive(Debug, Error)]
@@ -40,6 +49,12 @@ pub enum ReconcileError {
     /// The policy is invalid (other than a missing DRCluster, which waits for DRCluster events).
     #[error("validate: {0}")]
     Invalid(Invalid),
+    /// Ramen HEAD's ManagedCluster gate failed (`drClusterDetailsFailed`).
+    #[error("drclusters details: {0}")]
+    ClusterDetails(ClusterDetailsError),
+    /// The policy conflicts with another (`DRPolicyConflictFound`).
+    #[error("{0}")]
+    Conflict(Conflict),
     /// Adding the label or finalizer failed.
     #[error("finalizer add update: {}", describe(.0))]
     FinalizerAdd(#[source] kube::Error),
@@ -52,6 +67,15 @@ pub enum ReconcileError {
     /// The DRPlacementControls could not be listed to confirm a deletion.
     #[error("unable to list drplacementcontrols: {}", describe(.0))]
     DrpcList(#[source] kube::Error),
+    /// The Ramen ops namespace could not be read or created.
+    #[error("failed to create RamenOpsNamespace: {}", describe(.0))]
+    OpsNamespace(#[source] kube::Error),
+    /// A peer cluster lacks network attachments the other has (`NADsMissing`).
+    #[error("{0}")]
+    NadsMissing(String),
+    /// A ManagedClusterView could not be created, updated or deleted.
+    #[error("drpolicy peerClass update: {0}")]
+    Views(String),
     /// Some OCM object or Secret finalizer could not be written.
     #[error("drpolicy deploy: {message}")]
     Distribution {
@@ -74,9 +98,14 @@ impl ReconcileError {
             ReconcileError::FinalizerAdd(e)
             | ReconcileError::FinalizerRemove(e)
             | ReconcileError::Status(e) => is_conflict(e),
-            ReconcileError::DrpcList(_) => false,
+            ReconcileError::DrpcList(_) | ReconcileError::OpsNamespace(_) => false,
             ReconcileError::Distribution { conflicts_only, .. } => *conflicts_only,
-            ReconcileError::Config(_) | ReconcileError::Invalid(_) => false,
+            ReconcileError::Config(_)
+            | ReconcileError::Invalid(_)
+            | ReconcileError::ClusterDetails(_)
+            | ReconcileError::Conflict(_)
+            | ReconcileError::NadsMissing(_)
+            | ReconcileError::Views(_) => false,
         }
     }
 }
@@ -105,6 +134,10 @@ pub struct Context {
     pub client: Client,
     /// Caches and derived state.
     pub hub: Arc<Hub>,
+    /// ManagedClusterViews.
+    pub views: Arc<Views>,
+    /// The Ramen ops namespace, once known to exist.
+    pub ops_namespace: OpsNamespace,
     /// Metrics.
     pub metrics: Metrics,
     /// Event recorder.
@@ -117,10 +150,18 @@ pub struct Context {
 
 impl Context {
     /// A context with the system clock.
-    pub fn new(client: Client, hub: Arc<Hub>, metrics: Metrics, recorder: Recorder) -> Self {
+    pub fn new(
+        client: Client,
+        hub: Arc<Hub>,
+        views: Arc<Views>,
+        metrics: Metrics,
+        recorder: Recorder,
+    ) -> Self {
         Context {
             client,
             hub,
+            views,
+            ops_namespace: OpsNamespace::default(),
             metrics,
             recorder,
             clock: Arc::new(|| Time(k8s_openapi::jiff::Timestamp::now())),
@@ -169,7 +210,12 @@ pub async fn reconcile(policy: Arc<DRPolicy>, ctx: Arc<Context>) -> Result<Actio
             ctx.succeeded(&name);
             *label
         }
-        Err(ReconcileError::Invalid(_)) => INVALID,
+        Err(
+            ReconcileError::Invalid(_)
+            | ReconcileError::ClusterDetails(_)
+            | ReconcileError::Conflict(_)
+            | ReconcileError::NadsMissing(_),
+        ) => INVALID,
         Err(error) if error.is_stale_cache() => "conflict",
         Err(_) => "error",
     };
@@ -218,15 +264,31 @@ async fn reconcile_policy(
         }
     };
 
+    if let Some(namespace) = config.ramen_ops_namespace()
+        && let Err(error) = ctx.ops_namespace.ensure(&ctx.client, namespace).await
+    {
+        let condition = Desired::failed(
+            names::VALIDATED,
+            names::REASON_NAMESPACE_CREATE_FAILED,
+            describe(&error),
+        );
+        write_status(ctx, policy, &[condition], &[]).await?;
+        return Err(ReconcileError::OpsNamespace(error));
+    }
+
     let drclusters = ctx.hub.drclusters();
     let drclusters = &*drclusters;
-    // Conflicts need other policies only when one of this policy's clusters shares its region.
-    let others = if ctx.hub.may_conflict(policy) {
-        ctx.hub.policies_sharing_clusters(policy)
-    } else {
-        Vec::new()
-    };
-    if let Err(invalid) = validate(policy, &drclusters, others.iter().map(AsRef::as_ref)) {
+    // Ramen HEAD's order: the ManagedCluster gate, validation, peer classes, conflicts (with the peer
+    // classes just computed); then the label and finalizer, so that a conflicting policy never starts
+    // holding a distribution (HEAD distributes first and invalidates after: BH9).
+    if let Err(details) = ctx.hub.cluster_gate(policy, drclusters) {
+        let condition = Desired::failed(names::VALIDATED, details.reason(), details.to_string());
+        if write_status(ctx, policy, &[condition], &[]).await? {
+            warn_event(ctx, policy, details.reason(), &details.to_string()).await;
+        }
+        return Err(ReconcileError::ClusterDetails(details));
+    }
+    if let Err(invalid) = validate(policy, &drclusters, []) {
         let condition = Desired::failed(names::VALIDATED, invalid.reason(), invalid.to_string());
         if write_status(ctx, policy, &[condition], &[]).await? {
             warn_event(ctx, policy, invalid.reason(), &invalid.to_string()).await;
@@ -236,6 +298,45 @@ async fn reconcile_policy(
             return Ok((Action::await_change(), INVALID));
         }
         return Err(ReconcileError::Invalid(invalid));
+    }
+
+    let PeerOutcome {
+        peers,
+        condition: peers_condition,
+        retry: views_failed,
+        settling,
+    } = peer_classes(ctx, policy).await;
+    let mut with_peers = (**policy).clone();
+    peers
+        .clone()
+        .write_to(with_peers.status.get_or_insert_with(Default::default));
+    let network = network_attachments(ctx, policy).await;
+    let fields = StatusFields {
+        peers,
+        network_peers: network.network_peers.clone(),
+    };
+    if let Err(conflict) = ctx.hub.conflicts(&with_peers, drclusters) {
+        let condition = Desired::failed(names::VALIDATED, conflict.reason(), conflict.to_string());
+        let conditions = [condition, peers_condition];
+        if write_status_with(ctx, policy, &conditions, &[], fields).await? {
+            warn_event(ctx, policy, conflict.reason(), &conflict.to_string()).await;
+        }
+        return Err(ReconcileError::Conflict(conflict));
+    }
+    if let Some(missing) = network.validated.filter(|v| !v.status) {
+        // Symmetric NADs are a precondition like any other: the policy does not start holding.
+        let conditions = [
+            Desired::failed(names::VALIDATED, &missing.reason, missing.message.clone()),
+            network
+                .condition
+                .clone()
+                .unwrap_or_else(|| peers_condition.clone()),
+            peers_condition,
+        ];
+        if write_status_with(ctx, policy, &conditions, &[], fields).await? {
+            warn_event(ctx, policy, &missing.reason, &missing.message).await;
+        }
+        return Err(ReconcileError::NadsMissing(missing.message));
     }
 
     let policy = match ensure_label_and_finalizer(ctx, policy).await {
@@ -254,49 +355,191 @@ async fn reconcile_policy(
         }
     };
 
-    update_interval_metric(ctx, &policy, drclusters);
+    update_interval_metric(ctx, &with_peers);
     // The secrets are distributed by their own workers; this policy reports their outcome. Until every
     // secret it needs has been converged with it as a holder, nothing is written: the worker requeues
     // it, and `Validated` and `SecretsDistributed` land in one status write.
     let Some(distributed) = distribution_condition(ctx, &policy, &config, drclusters) else {
         return Ok((Action::await_change(), SUCCESS));
     };
+    if let Some(left) = settling {
+        // The views were just created: their answers (an event) will requeue this policy, and its
+        // one status write then carries the peer classes too. The requeue is the deadline.
+        tracing::debug!(?left, "waiting for the first answers of new views");
+        return Ok((Action::requeue(left), SUCCESS));
+    }
     let validated = Desired::ok(
         names::VALIDATED,
         names::REASON_SUCCEEDED,
         names::MESSAGE_VALIDATED,
     );
     let failed = distributed.reason == reason::DISTRIBUTION_FAILED;
-    let changed = write_status(
-        ctx,
-        &policy,
-        &[validated, distributed.clone()],
-        &[DELETION_BLOCKED],
-    )
-    .await?;
+    let mut conditions = vec![validated, distributed.clone(), peers_condition];
+    let mut remove = vec![DELETION_BLOCKED];
+    match network.condition {
+        // After `Validated`, as Ramen HEAD orders them.
+        Some(condition) => conditions.insert(1, condition),
+        None => remove.push(NETWORK_ATTACHMENTS_VALIDATED),
+    }
+    let changed = write_status_with(ctx, &policy, &conditions, &remove, fields).await?;
     if changed && !distributed.status {
         warn_event(ctx, &policy, &distributed.reason, &distributed.message).await;
+    }
+    if let Some(message) = views_failed.or(network.retry) {
+        return Err(ReconcileError::Views(message));
     }
     // A failed distribution is retried by its worker, which requeues this policy when the outcome
     // changes; it is counted here as an error.
     Ok((Action::await_change(), if failed { ERROR } else { SUCCESS }))
 }
 
-/// Ramen's gauge, for non-metro policies only.
-fn update_interval_metric(
-    ctx: &Context,
-    policy: &DRPolicy,
-    drclusters: &BTreeMap<String, Arc<drpolicy_api::DRCluster>>,
-) {
+/// What NAD validation (Ramen HEAD D8) concluded for one reconcile.
+struct NetworkOutcome {
+    /// `status.networkPeers` to store (`None` when network mapping is off or none are shared).
+    network_peers: Option<Vec<drpolicy_api::NetworkPeer>>,
+    /// `NetworkAttachmentsValidated` (`None`: network mapping is off, the condition goes).
+    condition: Option<Desired>,
+    /// `Validated=False/NADsMissing` when NADs are missing on a peer cluster.
+    validated: Option<Desired>,
+    /// Set when writing a view failed (retried with backoff).
+    retry: Option<String>,
+}
+
+/// Validates the policy's network attachments when `spec.networkMappingRef.name` is set: both clusters'
+/// DRClusterConfigs (through their views) must list the same NADs. While a config cannot be read, the
+/// stored network peers stay and the condition says what it waits for.
+async fn network_attachments(ctx: &Context, policy: &DRPolicy) -> NetworkOutcome {
+    let mut outcome = NetworkOutcome {
+        network_peers: None,
+        condition: None,
+        validated: None,
+        retry: None,
+    };
+    if !network_mapping_enabled(policy) {
+        return outcome;
+    }
+    let waiting =
+        |pending: peers::Pending, stored: Option<Vec<drpolicy_api::NetworkPeer>>| NetworkOutcome {
+            network_peers: stored,
+            condition: Some(Desired::failed(
+                NETWORK_ATTACHMENTS_VALIDATED,
+                pending.reason,
+                pending.message.clone(),
+            )),
+            validated: None,
+            retry: pending.retry.then_some(pending.message),
+        };
+    let stored = ctx.hub.status_fields_of(policy).network_peers;
+    let (a, b) = match nad_clusters(policy) {
+        Ok(pair) => pair,
+        Err(error) => {
+            outcome.condition = Some(Desired::failed(
+                NETWORK_ATTACHMENTS_VALIDATED,
+                REASON_NADS_MISSING,
+                error.to_string(),
+            ));
+            return outcome;
+        }
+    };
+    let config_a = match peers::drcluster_config(&ctx.views, a).await {
+        Ok(config) => config,
+        Err(pending) => return waiting(pending, stored),
+    };
+    let config_b = match peers::drcluster_config(&ctx.views, b).await {
+        Ok(config) => config,
+        Err(pending) => return waiting(pending, stored),
+    };
+    let validation = validate_nads(a, &config_a, b, &config_b);
+    let condition = validation.condition();
+    outcome.condition = Some(desired_of(&condition));
+    outcome.validated = validation.validated().map(|v| desired_of(&v));
+    outcome.network_peers =
+        (!validation.network_peers.is_empty()).then_some(validation.network_peers);
+    outcome
+}
+
+fn desired_of(outcome: &drpolicy_validator::ConditionOutcome) -> Desired {
+    Desired {
+        type_: outcome.type_,
+        status: outcome.status,
+        reason: outcome.reason.to_owned(),
+        message: outcome.message.clone(),
+    }
+}
+
+/// What the view walk concluded for one reconcile.
+struct PeerOutcome {
+    /// The peer classes to store: computed from every cluster's answers when all are there (merged into
+    /// the stored lists), the stored lists unchanged otherwise.
+    peers: PeerClasses,
+    /// `PeerClassesComputed`.
+    condition: Desired,
+    /// Set when writing a view failed (retried with backoff); every other wait ends with a
+    /// ManagedCluster or ManagedClusterView event.
+    retry: Option<String>,
+    /// Set while the walk only waits for first answers to views created moments ago.
+    settling: Option<Duration>,
+}
+
+async fn peer_classes(ctx: &Context, policy: &DRPolicy) -> PeerOutcome {
+    let stored = ctx.hub.status_fields_of(policy).peers;
+    match peers::walk(&ctx.views, &ctx.hub.caches.managed_clusters, policy).await {
+        Ok(clusters) => {
+            let computed = peer_classes::update(
+                &stored,
+                &clusters,
+                &policy.spec.scheduling_interval,
+                EmptyReport::default(),
+            );
+            let condition = Desired::ok(
+                PEER_CLASSES_COMPUTED,
+                peers::reason::COMPUTED,
+                format!(
+                    "{} sync and {} async peer classes from the classes of clusters [{}]",
+                    computed.sync.len(),
+                    computed.async_.len(),
+                    policy.spec.dr_clusters.join(" ")
+                ),
+            );
+            PeerOutcome {
+                peers: computed,
+                condition,
+                retry: None,
+                settling: None,
+            }
+        }
+        Err(pending) => {
+            tracing::debug!(reason = pending.reason, "peer classes: {}", pending.message);
+            PeerOutcome {
+                retry: pending.retry.then(|| pending.message.clone()),
+                settling: pending.settling,
+                condition: Desired::failed(PEER_CLASSES_COMPUTED, pending.reason, pending.message),
+                peers: stored,
+            }
+        }
+    }
+}
+
+/// Ramen's schedule gauge, for policies that are not metro by Ramen HEAD's rule (D18: sync peer classes,
+/// or no peer classes and a zero interval); `policy` carries its current peer classes.
+fn update_interval_metric(ctx: &Context, policy: &DRPolicy) {
     let name = policy.name_any();
-    if supports_metro(policy, drclusters) {
-        ctx.metrics.drop_interval(&name);
-        return;
+    match is_metro(policy) {
+        Ok(false) => {}
+        Ok(true) => {
+            ctx.metrics.drop_interval(&name);
+            return;
+        }
+        Err(error) => {
+            // Unreachable through the CRD pattern; never let it block anything (Ramen bug B12).
+            tracing::warn!("failed to check if DRPolicy supports Metro: {error}");
+            ctx.metrics.drop_interval(&name);
+            return;
+        }
     }
     match scheduling_interval_seconds(&policy.spec.scheduling_interval) {
         Ok(seconds) => ctx.metrics.set_interval(&name, seconds),
         Err(error) => {
-            // Unreachable through the CRD pattern; never let it block distribution (Ramen bug B12).
             tracing::warn!("{error}");
             ctx.metrics.drop_interval(&name);
         }
@@ -552,43 +795,46 @@ async fn drpcs_using(ctx: &Context, name: &str) -> Result<Vec<String>, kube::Err
     Ok(crate::hub::drpc_users(&list.items, name))
 }
 
-/// Writes the merged conditions when they differ from the cached ones; returns whether it wrote.
+/// Writes the merged conditions when they differ from the cached ones (other status fields as they
+/// are); returns whether it wrote.
 async fn write_status(
     ctx: &Context,
     policy: &DRPolicy,
     desired: &[Desired],
     remove: &[&str],
 ) -> Result<bool, ReconcileError> {
-    let current = ctx.hub.conditions_of(policy);
-    Ok(write_conditions(ctx, policy, &current, desired, remove)
-        .await?
-        .is_some())
+    let fields = ctx.hub.status_fields_of(policy);
+    write_status_with(ctx, policy, desired, remove, fields).await
 }
 
-/// Merges `desired` into `current` and writes the result when it differs; returns what it wrote.
-async fn write_conditions(
+/// Writes the merged conditions and `fields` (peer classes, network peers) when either differs from
+/// what the cache (or our last write) shows; returns whether it wrote. Like Ramen HEAD, every status
+/// write carries `async` and `sync`.
+async fn write_status_with(
     ctx: &Context,
     policy: &DRPolicy,
-    current: &[Condition],
     desired: &[Desired],
     remove: &[&str],
-) -> Result<Option<Vec<Condition>>, ReconcileError> {
+    fields: StatusFields,
+) -> Result<bool, ReconcileError> {
+    let current = ctx.hub.conditions_of(policy);
+    let current_fields = ctx.hub.status_fields_of(policy);
     let now = (ctx.clock)();
-    let Some(next) = conditions::merge(current, desired, remove, policy.metadata.generation, &now)
-    else {
-        return Ok(None);
-    };
-    let patch = json!({"status": {"conditions": next}});
+    let merged = conditions::merge(&current, desired, remove, policy.metadata.generation, &now);
+    if merged.is_none() && fields == current_fields {
+        return Ok(false);
+    }
+    let next = merged.unwrap_or(current);
     ctx.policies()
         .patch_status(
             &policy.name_any(),
             &PatchParams::default(),
-            &Patch::Merge(&patch),
+            &Patch::Merge(&fields.patch(&next)),
         )
         .await
         .map_err(ReconcileError::Status)?;
-    ctx.hub.status_written(policy, next.clone());
-    Ok(Some(next))
+    ctx.hub.status_written(policy, next, fields);
+    Ok(true)
 }
 
 async fn warn_event(ctx: &Context, policy: &DRPolicy, reason: &str, note: &str) {

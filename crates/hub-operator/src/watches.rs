@@ -10,6 +10,8 @@
 //! | DRCluster | the policies listing it | every known secret |
 //! | DRPlacementControl (all namespaces) | the policy it references | — |
 //! | Policy / PlacementRule / PlacementBinding with the created-by label | — | that secret (drift is repaired) |
+//! | ManagedCluster, when it joins or leaves or its `id.k8s.io` claim changes | the policies listing it | — |
+//! | ManagedClusterView labelled created-by-ramen and annotated `drpolicy.ramendr.openshift.io`, when its scope or answer changes | the policies listing its cluster (namespace) | — |
 //! | a relist after a watch gap | every policy | every known secret |
 //!
 //! A secret's distribution worker requeues the policies whose view of its outcome changed.
@@ -18,7 +20,7 @@ use drpolicy_api::names::{
     CREATED_BY_RAMEN_LABEL, HUB_OPERATOR_CONFIGMAP, SECRET_POLICY_FINALIZER,
 };
 use drpolicy_api::ocm::{PlacementBinding, PlacementRule, Policy};
-use drpolicy_api::{DRCluster, DRPlacementControl, DRPolicy};
+use drpolicy_api::{DRCluster, DRPlacementControl, DRPolicy, ManagedCluster, ManagedClusterView};
 use futures::{Stream, StreamExt};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::Api;
@@ -38,6 +40,7 @@ use crate::distribution::Kind;
 use crate::http::Readiness;
 use crate::hub::{Caches, Hub};
 use crate::metrics::Metrics;
+use crate::views::ApiPresence;
 use drpolicy_validator::PolicyIndex;
 
 /// Where mapped events go.
@@ -47,6 +50,8 @@ pub struct Requeue {
     pub policies: UnboundedSender<ObjectRef<DRPolicy>>,
     /// "Every policy" (ConfigMap changes).
     pub all: UnboundedSender<()>,
+    /// Clusters a policy stopped listing (deleted, or its spec changed): their views may be unneeded.
+    pub released_clusters: UnboundedSender<String>,
 }
 
 impl Requeue {
@@ -75,6 +80,14 @@ pub struct Secondary {
     pub placement_rules: Store<PlacementRule>,
     /// Distribution PlacementBinding store.
     pub placement_bindings: Store<PlacementBinding>,
+    /// ManagedCluster store (OCM; may be unserved).
+    pub managed_clusters: Store<ManagedCluster>,
+    /// Whether the hub serves ManagedClusters.
+    pub managed_cluster_api: Arc<ApiPresence>,
+    /// Store of our ManagedClusterViews (by the created-by label; may be unserved).
+    pub views: Store<ManagedClusterView>,
+    /// Whether the hub serves ManagedClusterViews.
+    pub view_api: Arc<ApiPresence>,
     /// Background tasks (aborted on shutdown).
     pub tasks: Vec<JoinHandle<()>>,
 }
@@ -108,6 +121,7 @@ where
 {
     tokio::spawn(async move {
         let mut listed_once = false;
+        let mut reported_missing = false;
         // managedFields are never read: not caching them saves about half of each object.
         let stream = stream
             .default_backoff()
@@ -136,6 +150,17 @@ where
                     on_change(Change::Synced);
                 }
                 Ok(_) => {}
+                Err(error) if is_not_served(&error) => {
+                    // An optional API (OCM's views): said once, then retried quietly.
+                    metrics.watch_errors.with_label_values(&[resource]).inc();
+                    if !reported_missing {
+                        reported_missing = true;
+                        tracing::warn!(
+                            resource,
+                            "the API server does not serve this resource; retrying quietly until it does"
+                        );
+                    }
+                }
                 Err(error) => {
                     metrics.watch_errors.with_label_values(&[resource]).inc();
                     tracing::warn!(resource, error = %error, "watch error");
@@ -143,6 +168,28 @@ where
             }
         }
     })
+}
+
+/// Whether a watch failed because the resource is not served (404: its CRD is not installed).
+pub fn is_not_served(error: &watcher::Error) -> bool {
+    match error {
+        watcher::Error::InitialListFailed(kube::Error::Api(status))
+        | watcher::Error::WatchStartFailed(kube::Error::Api(status))
+        | watcher::Error::WatchFailed(kube::Error::Api(status)) => status.code == 404,
+        watcher::Error::WatchError(status) => status.code == 404,
+        _ => false,
+    }
+}
+
+/// Marks `presence` from a watch's events: served once it lists, missing on a 404.
+fn track_presence<K>(
+    presence: Arc<ApiPresence>,
+) -> impl FnMut(&Result<Event<K>, watcher::Error>) + Send + 'static {
+    move |event| match event {
+        Ok(Event::InitDone) => presence.served(),
+        Err(error) if is_not_served(error) => presence.missing(),
+        _ => {}
+    }
 }
 
 fn object<'a, K>(change: &Change<'a, K>) -> Option<&'a K> {
@@ -324,10 +371,104 @@ pub fn start_secondary(
         "placementbindings",
         metrics.clone(),
         (requeue.all.clone(), hub.clone()),
-        ocm_mapper(hub, Kind::PlacementBinding),
+        ocm_mapper(hub.clone(), Kind::PlacementBinding),
+    ));
+
+    // ManagedClusters → the policies listing them, when joined state or cluster ID changes.
+    let (managed_clusters, writer) = reflector::store();
+    let managed_cluster_api = Arc::new(ApiPresence::default());
+    let (h, r) = (hub.clone(), requeue.clone());
+    let mut identities: HashMap<String, (bool, Option<String>)> = HashMap::new();
+    tasks.push(spawn_watch(
+        watcher::watcher(
+            Api::<ManagedCluster>::all(client.clone()),
+            watcher::Config::default(),
+        )
+        .inspect(track_presence(managed_cluster_api.clone())),
+        writer,
+        "managedclusters",
+        metrics.clone(),
+        (requeue.all.clone(), hub.clone()),
+        move |change| {
+            let Some(hub) = h.get() else { return };
+            let (name, identity) = match change {
+                Change::Applied(mc) => (
+                    mc.name_any(),
+                    Some((mc.is_joined(), mc.cluster_id().map(str::to_owned))),
+                ),
+                Change::Deleted(mc) => (mc.name_any(), None),
+                Change::Relisted | Change::Synced => return,
+            };
+            let previous = match identity {
+                Some(identity) => identities.insert(name.clone(), identity.clone()),
+                None => identities.remove(&name),
+            };
+            if previous != identities.get(&name).cloned() {
+                let names: Vec<String> =
+                    hub.with_index(|i| i.policies_with_cluster(&name).map(str::to_owned).collect());
+                r.each(names.iter().map(String::as_str));
+            }
+        },
+    ));
+
+    // Our ManagedClusterViews → the policies listing the view's cluster (its namespace), when its
+    // scope or answer changes. Only views annotated for DRPolicies count.
+    let (views, writer) = reflector::store();
+    let view_api = Arc::new(ApiPresence::default());
+    let (h, r) = (hub.clone(), requeue.clone());
+    let mut answers: HashMap<(String, String), u64> = HashMap::new();
+    tasks.push(spawn_watch(
+        watcher::watcher(
+            Api::<ManagedClusterView>::all(client.clone()),
+            watcher::Config::default().labels(&format!("{CREATED_BY_RAMEN_LABEL}=true")),
+        )
+        .inspect(track_presence(view_api.clone())),
+        writer,
+        "managedclusterviews",
+        metrics.clone(),
+        (requeue.all.clone(), hub.clone()),
+        move |change| {
+            let Some(hub) = h.get() else { return };
+            let (view, deleted) = match change {
+                Change::Applied(view) => (view, false),
+                Change::Deleted(view) => (view, true),
+                Change::Relisted | Change::Synced => return,
+            };
+            if view.drpolicy_cluster().is_none() {
+                return;
+            }
+            let Some(cluster) = view.metadata.namespace.clone() else {
+                return;
+            };
+            let key = (cluster.clone(), view.name_any());
+            let changed = if deleted {
+                answers.remove(&key).is_some()
+            } else {
+                let mut hasher = DefaultHasher::new();
+                serde_json::to_string(&view.spec.scope)
+                    .unwrap_or_default()
+                    .hash(&mut hasher);
+                serde_json::to_string(&view.status)
+                    .unwrap_or_default()
+                    .hash(&mut hasher);
+                answers.insert(key, hasher.finish()) != Some(hasher.finish())
+            };
+            if changed {
+                let names: Vec<String> = hub.with_index(|i| {
+                    i.policies_with_cluster(&cluster)
+                        .map(str::to_owned)
+                        .collect()
+                });
+                r.each(names.iter().map(String::as_str));
+            }
+        },
     ));
 
     Secondary {
+        managed_clusters,
+        managed_cluster_api,
+        views,
+        view_api,
         drclusters,
         drpcs,
         secrets,
@@ -356,7 +497,7 @@ fn ocm_mapper<K: Resource>(hub: HubCell, kind: Kind) -> impl FnMut(Change<'_, K>
             // Our own write: the run that made it already used it.
             return;
         }
-        if let Some(secret) = kind.secret_of(&name) {
+        for secret in kind.secrets_of(&name) {
             hub.distribution.queue.add(&secret);
         }
     }
@@ -399,6 +540,9 @@ pub fn policy_stream(
                 });
                 let new = hub.with_index(|i| i.clusters_of(&name).is_none());
                 hub.with_index_mut(|i| i.apply(policy));
+                for dropped in previous.iter().filter(|c| !policy.contains_cluster(c)) {
+                    let _ = requeue.released_clusters.send(dropped.clone());
+                }
                 let fingerprint = distribution_relevant(policy);
                 if fingerprints.insert(name, fingerprint) != Some(fingerprint) {
                     hub.distribute_for_policy(policy, &previous);
@@ -411,6 +555,9 @@ pub fn policy_stream(
                 let name = policy.name_any();
                 let sharing = sharing(hub, policy);
                 hub.with_index_mut(|i| i.delete(&name));
+                for cluster in &policy.spec.dr_clusters {
+                    let _ = requeue.released_clusters.send(cluster.clone());
+                }
                 hub.forget_own_writes(&name);
                 hub.distribution.forget(&name);
                 fingerprints.remove(&name);
@@ -529,5 +676,7 @@ pub fn caches(policies: Store<DRPolicy>, secondary: &Secondary) -> Caches {
         ocm_policies: secondary.ocm_policies.clone(),
         placement_rules: secondary.placement_rules.clone(),
         placement_bindings: secondary.placement_bindings.clone(),
+        managed_clusters: secondary.managed_clusters.clone(),
+        views: secondary.views.clone(),
     }
 }

@@ -2,12 +2,16 @@
 
 mod support;
 
-use kube::api::DeleteParams;
+use drpolicy_api::names::{
+    CREATED_BY_RAMEN_LABEL, SECRET_POLICY_FINALIZER, SECRET_POLICY_FINALIZER_VELERO,
+};
+use kube::ResourceExt;
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 use pretty_assertions::assert_eq;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use support::{CONFIG, Hub, eventually};
-use test_apiserver::RequestFilter;
+use test_apiserver::{FaultAction, RequestFilter};
 
 /// A config with profiles `minio-on-dr1` … `minio-on-dr{clusters}`, cluster `dri` using Secret
 /// `ramen-s3-secret-dr{(i-1) % 3 + 1}`.
@@ -82,6 +86,10 @@ async fn a_hub_full_of_policies_converges_with_the_minimal_writes() {
         ("patch placementbindings", 3),
         ("patch policies", 3),
         ("patch placementrules", 3),
+        // One DRClusterConfig view per cluster (their configs list no class), however many policies
+        // read it; the view agent's answers. The first status write of each policy waits for them.
+        ("create managedclusterviews", clusters),
+        ("patch managedclusterviews/status", clusters),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -243,4 +251,347 @@ async fn a_restart_removes_nothing_while_the_policy_cache_is_still_listing() {
         "an empty policy cache is not taken for \"no policy needs the secrets\""
     );
     hub.wait_rule("ramen-s3-secret-dr1", &["dr1", "dr2"]).await;
+}
+
+/// [`CONFIG`] with the velero format on (Velero in namespace `velero`).
+fn velero_config() -> String {
+    format!("{CONFIG}kubeObjectProtection:\n  veleroNamespaceName: velero\n")
+}
+
+/// A hub running with the velero format on.
+async fn velero_hub() -> Hub {
+    let mut hub = Hub::prepared(&velero_config()).await;
+    hub.start_operator().await;
+    hub
+}
+
+/// The resources secret distribution writes.
+const DISTRIBUTION_RESOURCES: [&str; 4] =
+    ["secrets", "placementbindings", "policies", "placementrules"];
+
+/// The writes of secret distribution since `mark`, counted by `verb resource`.
+fn write_counts(hub: &Hub, mark: test_apiserver::Mark) -> BTreeMap<String, usize> {
+    let mut writes: BTreeMap<String, usize> = BTreeMap::new();
+    for request in hub
+        .server
+        .hooks()
+        .writes_since(mark)
+        .into_iter()
+        .filter(|r| DISTRIBUTION_RESOURCES.contains(&r.resource.as_str()))
+    {
+        let resource = if request.subresource.is_empty() {
+            request.resource.clone()
+        } else {
+            format!("{}/{}", request.resource, request.subresource)
+        };
+        *writes
+            .entry(format!("{} {resource}", request.verb))
+            .or_default() += 1;
+    }
+    writes
+}
+
+fn counts(list: &[(&str, usize)]) -> BTreeMap<String, usize> {
+    list.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
+}
+
+async fn finalizers(hub: &Hub, secret: &str) -> Option<Vec<String>> {
+    Some(
+        hub.secrets()
+            .get_opt(secret)
+            .await
+            .unwrap()?
+            .finalizers()
+            .to_vec(),
+    )
+}
+
+async fn trigger(hub: &Hub, policy: &str) -> Option<String> {
+    let policy = hub.ocm_policies().get_opt(policy).await.unwrap()?;
+    policy.trigger().map(str::to_owned)
+}
+
+async fn ocm_names(hub: &Hub) -> Vec<String> {
+    let lp = ListParams::default();
+    let mut names: Vec<String> = Vec::new();
+    names.extend(
+        hub.ocm_policies()
+            .list(&lp)
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .map(|o| o.name_any()),
+    );
+    names.extend(
+        hub.rules()
+            .list(&lp)
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .map(|o| o.name_any()),
+    );
+    names.extend(
+        hub.bindings()
+            .list(&lp)
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .map(|o| o.name_any()),
+    );
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn the_velero_format_is_distributed_with_the_minimal_writes_and_a_converged_hub_writes_nothing()
+ {
+    let mut hub = Hub::prepared(&velero_config()).await;
+    let mark = hub.server.hooks().mark();
+    hub.start_operator().await;
+    hub.create_policy("p1", &["dr1", "dr2"]).await;
+    hub.wait_distributed("p1").await;
+    for secret in ["ramen-s3-secret-dr1", "ramen-s3-secret-dr2"] {
+        hub.wait_rule(secret, &["dr1", "dr2"]).await;
+        hub.wait_rule(&format!("v{secret}"), &["dr1", "dr2"]).await;
+        assert_eq!(
+            finalizers(&hub, secret).await.unwrap(),
+            [SECRET_POLICY_FINALIZER, SECRET_POLICY_FINALIZER_VELERO]
+        );
+        let version = hub.secrets().get(secret).await.unwrap().resource_version();
+        assert_eq!(trigger(&hub, secret).await, version);
+        assert_eq!(trigger(&hub, &format!("v{secret}")).await, version);
+    }
+    hub.quiet().await;
+    assert_eq!(
+        write_counts(&hub, mark),
+        counts(&[
+            // Per Secret one patch for both finalizers, then each format's binding, Policy, rule.
+            ("patch secrets", 2),
+            ("patch placementbindings", 4),
+            ("patch policies", 4),
+            ("patch placementrules", 4),
+        ])
+    );
+
+    // Everything is reconsidered (the ConfigMap changed), nothing is written.
+    let runs = || {
+        hub.metrics
+            .distributions
+            .with_label_values(&["success"])
+            .get()
+    };
+    let before = runs();
+    let mark = hub.server.hooks().mark();
+    let touch = serde_json::json!({"metadata": {"annotations": {"touched": "yes"}}});
+    hub.configmaps()
+        .patch(
+            drpolicy_api::names::HUB_OPERATOR_CONFIGMAP,
+            &PatchParams::default(),
+            &Patch::Merge(&touch),
+        )
+        .await
+        .unwrap();
+    hub.quiet().await;
+    assert_eq!(
+        write_counts(&hub, mark),
+        BTreeMap::new(),
+        "a converged hub sees no distribution write"
+    );
+    assert!(runs() >= before + 2, "both secrets were converged again");
+}
+
+#[tokio::test]
+async fn a_secret_rotation_refreshes_the_velero_policy_too() {
+    // Ramen HEAD refreshes only the ramen-format Policy (BH1).
+    let hub = velero_hub().await;
+    hub.create_policy("p1", &["dr1", "dr2"]).await;
+    hub.wait_distributed("p1").await;
+    hub.wait_rule("vramen-s3-secret-dr1", &["dr1", "dr2"]).await;
+    let rotate = serde_json::json!({"data": {"AWS_SECRET_ACCESS_KEY": "cm90YXRlZA=="}});
+    let rotated = hub
+        .secrets()
+        .patch(
+            "ramen-s3-secret-dr1",
+            &PatchParams::default(),
+            &Patch::Merge(&rotate),
+        )
+        .await
+        .unwrap()
+        .resource_version();
+    eventually("both Policies carry the rotated version", || async {
+        let ramen = trigger(&hub, "ramen-s3-secret-dr1").await;
+        let velero = trigger(&hub, "vramen-s3-secret-dr1").await;
+        (ramen == rotated && velero == rotated).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_deleted_secret_is_released_from_both_formats_while_a_policy_still_needs_it() {
+    // Ramen HEAD keeps the velero objects and finalizer: the Secret stays Terminating (BH2).
+    let hub = velero_hub().await;
+    hub.create_policy("p1", &["dr1", "dr2"]).await;
+    hub.wait_distributed("p1").await;
+    hub.wait_rule("vramen-s3-secret-dr1", &["dr1", "dr2"]).await;
+    hub.secrets()
+        .delete("ramen-s3-secret-dr1", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("the deleted Secret is released and gone", || async {
+        finalizers(&hub, "ramen-s3-secret-dr1")
+            .await
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    let message = hub
+        .wait_condition("p1", "SecretsDistributed", "False", "SecretsUnavailable")
+        .await;
+    assert_eq!(
+        message,
+        "secret ramen-system/ramen-s3-secret-dr1 not found; it is not distributed"
+    );
+    hub.quiet().await;
+    let names = ocm_names(&hub).await;
+    assert!(
+        names.iter().all(|n| !n.ends_with("ramen-s3-secret-dr1")),
+        "{names:?}"
+    );
+    hub.wait_rule("vramen-s3-secret-dr2", &["dr1", "dr2"]).await;
+}
+
+#[tokio::test]
+async fn turning_the_velero_format_off_removes_its_objects_and_finalizers_only() {
+    // Ramen HEAD leaves them behind.
+    let hub = velero_hub().await;
+    hub.create_policy("p1", &["dr1", "dr2"]).await;
+    hub.wait_distributed("p1").await;
+    for secret in ["ramen-s3-secret-dr1", "ramen-s3-secret-dr2"] {
+        hub.wait_rule(&format!("v{secret}"), &["dr1", "dr2"]).await;
+    }
+    hub.quiet().await;
+    let rule = hub.rules().get("plrule-ramen-s3-secret-dr1").await.unwrap();
+
+    let mark = hub.server.hooks().mark();
+    hub.put_config(CONFIG).await;
+    eventually("the velero objects and finalizers are gone", || async {
+        let names = ocm_names(&hub).await;
+        let velero_gone = names.iter().all(|n| !n.contains("vramen"));
+        let mut finalizers_gone = true;
+        for secret in ["ramen-s3-secret-dr1", "ramen-s3-secret-dr2"] {
+            finalizers_gone &= finalizers(&hub, secret).await.unwrap() == [SECRET_POLICY_FINALIZER];
+        }
+        (velero_gone && finalizers_gone).then_some(())
+    })
+    .await;
+    hub.quiet().await;
+    assert_eq!(
+        write_counts(&hub, mark),
+        counts(&[
+            ("delete placementbindings", 2),
+            ("delete policies", 2),
+            ("delete placementrules", 2),
+            ("patch secrets", 2),
+            // The ramen Policies' trigger follows the Secret version the finalizer patch moved.
+            ("patch policies", 2),
+        ])
+    );
+    let after = hub.rules().get("plrule-ramen-s3-secret-dr1").await.unwrap();
+    assert_eq!(after.resource_version(), rule.resource_version());
+    assert_eq!(
+        ocm_names(&hub).await,
+        [
+            "plbinding-ramen-s3-secret-dr1",
+            "plbinding-ramen-s3-secret-dr2",
+            "plrule-ramen-s3-secret-dr1",
+            "plrule-ramen-s3-secret-dr2",
+            "ramen-s3-secret-dr1",
+            "ramen-s3-secret-dr2",
+        ]
+    );
+    hub.wait_distributed("p1").await;
+}
+
+#[tokio::test]
+async fn deleted_or_stripped_velero_objects_are_restored() {
+    let hub = velero_hub().await;
+    hub.create_policy("p1", &["dr1", "dr2"]).await;
+    hub.wait_distributed("p1").await;
+    hub.wait_rule("vramen-s3-secret-dr1", &["dr1", "dr2"]).await;
+    hub.quiet().await;
+
+    // Watch events on `vS` objects reach secret `S`'s distribution.
+    hub.rules()
+        .delete("plrule-vramen-s3-secret-dr1", &DeleteParams::default())
+        .await
+        .unwrap();
+    hub.wait_rule("vramen-s3-secret-dr1", &["dr1", "dr2"]).await;
+    hub.bindings()
+        .delete("plbinding-vramen-s3-secret-dr1", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("the velero binding is back", || async {
+        hub.bindings()
+            .get_opt("plbinding-vramen-s3-secret-dr1")
+            .await
+            .unwrap()
+            .is_some_and(|b| b.labels().contains_key(CREATED_BY_RAMEN_LABEL))
+            .then_some(())
+    })
+    .await;
+
+    // A Policy without annotations (Ramen HEAD assigns into the nil map, BH12) gets its trigger back.
+    let strip = serde_json::json!({"metadata": {"annotations": null}});
+    hub.ocm_policies()
+        .patch(
+            "vramen-s3-secret-dr1",
+            &PatchParams::default(),
+            &Patch::Merge(&strip),
+        )
+        .await
+        .unwrap();
+    let version = hub
+        .secrets()
+        .get("ramen-s3-secret-dr1")
+        .await
+        .unwrap()
+        .resource_version();
+    eventually("the velero trigger is back", || async {
+        (trigger(&hub, "vramen-s3-secret-dr1").await == version).then_some(())
+    })
+    .await;
+    hub.wait_distributed("p1").await;
+}
+
+#[tokio::test]
+async fn a_failing_velero_write_is_reported_naming_its_format() {
+    // Ramen HEAD's velero deletion error says format 'ramen' (BH3).
+    let mut hub = Hub::prepared(&velero_config()).await;
+    hub.server.hooks().fail_next(
+        RequestFilter::any()
+            .verb("patch")
+            .resource("policies")
+            .name("vramen-s3-secret-dr1"),
+        usize::MAX,
+        FaultAction::Status(500),
+    );
+    hub.start_operator().await;
+    hub.create_policy("p1", &["dr1", "dr2"]).await;
+    let message = hub
+        .wait_condition("p1", "SecretsDistributed", "False", "DistributionFailed")
+        .await;
+    assert!(
+        message.starts_with(
+            "drpolicy deploy: secret ramen-s3-secret-dr1: in format 'velero': \
+             unable to apply policy vramen-s3-secret-dr1: "
+        ),
+        "{message}"
+    );
+    assert!(!message.contains(support::SECRET_KEY), "{message}");
+    hub.server.hooks().clear_faults();
+    hub.wait_distributed("p1").await;
+    hub.wait_rule("vramen-s3-secret-dr1", &["dr1", "dr2"]).await;
 }

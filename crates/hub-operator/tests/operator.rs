@@ -296,33 +296,6 @@ async fn the_configmap_gets_the_backup_label_without_overwriting_one() {
 }
 
 #[tokio::test]
-async fn of_two_conflicting_metro_policies_only_the_newer_is_invalid_until_the_older_goes() {
-    let hub = Hub::running().await;
-    hub.create_drcluster("e1", "east", true).await;
-    hub.create_drcluster("e2", "east", true).await;
-    hub.create_drcluster("e3", "east", true).await;
-    hub.create_policy("older", &["e1", "e2"]).await;
-    hub.wait_condition("older", "Validated", "True", "Succeeded")
-        .await;
-    // Creation timestamps have second precision: make sure the second policy is newer.
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    hub.create_policy("newer", &["e1", "e3"]).await;
-    let message = hub
-        .wait_condition("newer", "Validated", "False", "ValidationFailed")
-        .await;
-    assert!(
-        message.contains("has overlapping metro region with another drpolicy older"),
-        "{message}"
-    );
-    hub.quiet().await;
-    assert_eq!(hub.condition("older", "Validated").await.unwrap().0, "True");
-
-    hub.delete_policy("older").await;
-    hub.wait_condition("newer", "Validated", "True", "Succeeded")
-        .await;
-}
-
-#[tokio::test]
 async fn no_secret_value_appears_in_any_object_the_operator_wrote() {
     let hub = Hub::running().await;
     hub.create_policy("p1", &["dr1", "dr2", "dr3"][..2]).await;
@@ -407,4 +380,30 @@ async fn a_deleting_policy_with_only_a_foreign_finalizer_is_left_alone() {
     assert_eq!(policy.finalizers(), ["example.com/keep"]);
     assert_eq!(hub.reconciles("error"), errors_before);
     assert_eq!(hub.ocm_object_count().await, 0);
+}
+
+#[tokio::test]
+async fn the_ramen_ops_namespace_is_created_once_with_the_created_by_label() {
+    let mut hub = Hub::prepared(&format!("{CONFIG}ramenOpsNamespace: ramen-ops\n")).await;
+    let mark = hub.server.hooks().mark();
+    hub.start_operator().await;
+    hub.create_policy("p1", &["dr1", "dr2"]).await;
+    hub.create_policy("p2", &["dr2", "dr3"]).await;
+    hub.wait_distributed("p1").await;
+    hub.wait_distributed("p2").await;
+    let namespaces: kube::Api<k8s_openapi::api::core::v1::Namespace> =
+        kube::Api::all(hub.client.clone());
+    let ops = namespaces.get("ramen-ops").await.unwrap();
+    assert_eq!(
+        ops.metadata.labels.unwrap_or_default()["ramendr.openshift.io/created-by-ramen"],
+        "true"
+    );
+    hub.quiet().await;
+    let creates: Vec<String> = hub
+        .writes_since(mark)
+        .into_iter()
+        .filter(|w| w.contains("namespaces"))
+        .collect();
+    // Two policies reconciled at once: one create (a create names no object in the request path).
+    assert_eq!(creates, ["create namespaces "]);
 }

@@ -5,7 +5,11 @@
 //! secret the hub carries a `Policy` `S` (its ConfigurationPolicy creates the Secret from hub templates —
 //! the values are never read or copied), a `PlacementRule` `plrule-S` listing the clusters and a
 //! `PlacementBinding` `plbinding-S`; the hub Secret carries the finalizer
-//! `drpolicies.ramendr.openshift.io/policy-protection` while distributed.
+//! `drpolicies.ramendr.openshift.io/policy-protection` while distributed. While the config asks for
+//! the velero format (Ramen HEAD, [`velero_namespace`]), the same clusters also get `Policy` `vS`
+//! (`plrule-vS`, `plbinding-vS`), whose Secret `vS` in the velero namespace is an AWS credentials file
+//! the managed cluster builds from the delivered Secret, and the hub Secret carries
+//! `drpolicies.ramendr.openshift.io/policy-protection-velero` too.
 //!
 //! ```
 //! use drpolicy_api::{DRCluster, DRClusterSpec, DRPolicy, DRPolicySpec};
@@ -52,5 +56,5 @@ pub mod plan;
 pub mod state;
 
 pub use apply::{Action, Applied, Applier, ApplyReport, FIELD_MANAGER, StepError, Written};
-pub use plan::{DesiredSecret, Plan, PlanInputs, PlanWarning, Scope, plan};
-pub use state::{LiveObjects, SecretState, Secrets, distributes};
+pub use plan::{DesiredSecret, Plan, PlanInputs, PlanWarning, Scope, plan, velero_namespace};
+pub use state::{LiveObjects, SecretState, Secrets, distributes, distributes_in, distribution_of};

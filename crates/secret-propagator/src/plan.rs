@@ -1,14 +1,16 @@
-//! The pure planner: which hub Secret goes to which managed clusters.
+//! The pure planner: which hub Secret goes to which managed clusters, in which formats.
 //!
 //! Rule: a cluster gets secret `S` iff some holding policy lists that cluster and needs `S` — a policy
 //! needs the secrets of the S3 profiles of all its clusters. Which policies hold is the caller's
 //! decision (the hub operator: every policy carrying the DRPolicy finalizer, plus every valid policy not
-//! being deleted, minus a policy being finalized). The plan is a function of its inputs only, so two runs over the same
-//! state produce the same objects.
+//! being deleted, minus a policy being finalized). Every distributed secret goes in the ramen format,
+//! and also in the velero format while the config asks for it ([`velero_namespace`]); both formats go
+//! to the same clusters. The plan is a function of its inputs only, so two runs over the same state
+//! produce the same objects.
 
 use drpolicy_api::DRPolicy;
-use drpolicy_api::names::ocm_names;
-use drpolicy_api::ocm::SecretDistribution;
+use drpolicy_api::names::ocm_names::{self, Format};
+use drpolicy_api::ocm::{Delivery, SecretDistribution};
 use drpolicy_validator::{DRClusterLookup, SecretProblem, secret_for_cluster};
 use ramen_config::RamenConfig;
 use std::collections::{BTreeMap, BTreeSet};
@@ -59,6 +61,9 @@ pub struct DesiredSecret {
     pub resource_version: String,
     /// The holding policies that need it.
     pub policies: BTreeSet<String>,
+    /// The formats it is delivered in: always [`Format::Ramen`], plus [`Format::Velero`] while the
+    /// config asks for it (and no other secret's ramen-format names are in the way).
+    pub formats: BTreeSet<Format>,
 }
 
 /// A condition the plan tolerated; each names what it concerns.
@@ -87,12 +92,23 @@ pub enum PlanWarning {
         /// Policies that need it.
         policies: BTreeSet<String>,
     },
-    /// OCM cannot replicate a policy whose `namespace.name` exceeds 63 characters.
+    /// OCM cannot replicate a policy whose `namespace.name` exceeds 63 characters (counting the format
+    /// prefix, as Ramen HEAD does). Nothing is created or grown; what already exists stays until no
+    /// holder needs it.
     NameTooLong {
         /// Secret name.
         secret: String,
         /// Operator namespace.
         namespace: String,
+        /// Policies that need it.
+        policies: BTreeSet<String>,
+    },
+    /// The velero-format objects of `secret` (`v<secret>`, `plrule-v<secret>`, ...) would carry the
+    /// names of the ramen-format objects of the Secret `v<secret>`, which a profile of the config
+    /// names: the ramen format wins, `secret` is distributed in the ramen format only.
+    VeleroNameTaken {
+        /// Secret name.
+        secret: String,
         /// Policies that need it.
         policies: BTreeSet<String>,
     },
@@ -109,7 +125,8 @@ impl PlanWarning {
             PlanWarning::Profile { policy, .. } => vec![policy.as_str()],
             PlanWarning::SecretMissing { policies, .. }
             | PlanWarning::SecretDeleting { policies, .. }
-            | PlanWarning::NameTooLong { policies, .. } => {
+            | PlanWarning::NameTooLong { policies, .. }
+            | PlanWarning::VeleroNameTaken { policies, .. } => {
                 policies.iter().map(String::as_str).collect()
             }
         }
@@ -133,6 +150,7 @@ impl PlanWarning {
             } => format!(
                 "secret namespace.name ({secret}.{namespace}) length exceeds maximum character limit (63)"
             ),
+            PlanWarning::VeleroNameTaken { secret, .. } => velero_name_taken(secret),
         }
     }
 
@@ -142,7 +160,8 @@ impl PlanWarning {
             PlanWarning::Profile { .. } => None,
             PlanWarning::SecretMissing { secret, .. }
             | PlanWarning::SecretDeleting { secret, .. }
-            | PlanWarning::NameTooLong { secret, .. } => Some(secret),
+            | PlanWarning::NameTooLong { secret, .. }
+            | PlanWarning::VeleroNameTaken { secret, .. } => Some(secret),
         }
     }
 }
@@ -174,8 +193,37 @@ impl fmt::Display for PlanWarning {
                 "secret namespace.name ({secret}.{namespace}) length exceeds maximum character limit (63); needed by drpolicy {}",
                 policy_list(policies)
             ),
+            PlanWarning::VeleroNameTaken { secret, policies } => write!(
+                f,
+                "{}; needed by drpolicy {}",
+                velero_name_taken(secret),
+                policy_list(policies)
+            ),
         }
     }
+}
+
+fn velero_name_taken(secret: &str) -> String {
+    let velero = Format::Velero.policy(secret);
+    format!(
+        "secret {secret} is not distributed in format 'velero': its policy name {velero} is the \
+         ramen-format policy of secret {velero}, which the config names"
+    )
+}
+
+/// The managed clusters' velero namespace when the config asks for the velero format:
+/// `kubeObjectProtection.disabled` false and `kubeObjectProtection.veleroNamespaceName` non-empty **as
+/// written** (reference HEAD §12).
+///
+/// Ramen HEAD's DRPolicy controller decides from its per-reconcile decode of the ConfigMap, which has
+/// no default: an absent name means no velero format. (HEAD's startup merge writes `velero` into the
+/// ConfigMap, so a ConfigMap HEAD ran with already says it; this operator does not rewrite the
+/// ConfigMap, and [`RamenConfig::velero_namespace_name`]'s `velero` default, which is what the DR
+/// cluster operator uses, would turn the format on for every config that never asked for it.)
+pub fn velero_namespace(config: &RamenConfig) -> Option<&str> {
+    let protection = &config.kube_object_protection;
+    Some(protection.velero_namespace_name.as_str())
+        .filter(|namespace| !protection.disabled && !namespace.is_empty())
 }
 
 /// The desired distribution state for the secrets in scope.
@@ -183,8 +231,11 @@ impl fmt::Display for PlanWarning {
 pub struct Plan {
     /// Operator namespace.
     pub namespace: String,
-    /// Namespace of the Secret delivered on each managed cluster.
+    /// Namespace of the ramen-format Secret delivered on each managed cluster.
     pub target_namespace: String,
+    /// Namespace of the velero-format Secret on each managed cluster, when the config asks for that
+    /// format ([`velero_namespace`]); `None`: no velero format, and any existing one is removed.
+    pub velero_namespace: Option<String>,
     /// Whether distribution is enabled (`deploymentAutomationEnabled` and `s3SecretDistributionEnabled`).
     /// When false the applier creates and grows nothing, but still removes what no holder needs.
     pub enabled: bool,
@@ -192,18 +243,42 @@ pub struct Plan {
     pub scope: Scope,
     /// Secrets to distribute, by name.
     pub secrets: BTreeMap<String, DesiredSecret>,
+    /// Secrets holders need that cannot be distributed as they are (name too long): nothing is created
+    /// or grown for them, but what exists is kept for the clusters still needing it, as with
+    /// distribution disabled.
+    pub held: BTreeMap<String, DesiredSecret>,
     /// Everything tolerated while planning.
     pub warnings: Vec<PlanWarning>,
 }
 
 impl Plan {
-    /// The object builder for secret `name` of this plan.
+    /// The ramen-format object builder for secret `name` of this plan.
     pub fn distribution<'a>(&'a self, name: &'a str) -> SecretDistribution<'a> {
         SecretDistribution {
             secret: name,
             namespace: &self.namespace,
             target_namespace: &self.target_namespace,
+            delivery: Delivery::Ramen,
         }
+    }
+
+    /// The object builder for secret `name` in `format`; `None` for the velero format when the plan
+    /// has no velero namespace.
+    pub fn distribution_in<'a>(
+        &'a self,
+        name: &'a str,
+        format: Format,
+    ) -> Option<SecretDistribution<'a>> {
+        let delivery = match format {
+            Format::Ramen => Delivery::Ramen,
+            Format::Velero => Delivery::Velero {
+                velero_namespace: self.velero_namespace.as_deref()?,
+            },
+        };
+        Some(SecretDistribution {
+            delivery,
+            ..self.distribution(name)
+        })
     }
 
     /// Every (cluster, secret) pair the plan distributes, sorted.
@@ -249,36 +324,64 @@ pub fn plan<'a, D: DRClusterLookup + ?Sized>(
         }
     }
 
+    let velero = velero_namespace(inputs.config);
+    // Secrets the config names: their ramen-format names are theirs, whatever the velero format wants.
+    let named: BTreeSet<&str> = inputs
+        .config
+        .s3_store_profiles
+        .iter()
+        .map(|p| p.s3_secret_ref.name.as_str())
+        .collect();
     let mut desired = BTreeMap::new();
+    let mut held = BTreeMap::new();
     for (secret, (clusters, policies)) in wanted {
-        if !ocm_names::fits_replicated_policy_name(&secret, inputs.namespace) {
-            warnings.push(PlanWarning::NameTooLong {
-                secret,
-                namespace: inputs.namespace.to_owned(),
-                policies,
-            });
-            continue;
-        }
-        match inputs.secrets.get(&secret) {
-            None => warnings.push(PlanWarning::SecretMissing {
-                secret,
-                namespace: inputs.namespace.to_owned(),
-                policies,
-            }),
+        // A missing or deleting Secret first: its distribution must go (and its finalizers with it),
+        // whatever its name.
+        let state = match inputs.secrets.get(&secret) {
+            None => {
+                warnings.push(PlanWarning::SecretMissing {
+                    secret,
+                    namespace: inputs.namespace.to_owned(),
+                    policies,
+                });
+                continue;
+            }
             Some(state) if state.deleting => {
-                warnings.push(PlanWarning::SecretDeleting { secret, policies })
+                warnings.push(PlanWarning::SecretDeleting { secret, policies });
+                continue;
             }
-            Some(state) => {
-                desired.insert(
-                    secret.clone(),
-                    DesiredSecret {
-                        name: secret,
-                        clusters,
-                        resource_version: state.resource_version.clone(),
-                        policies,
-                    },
-                );
+            Some(state) => state,
+        };
+        let fits = ocm_names::fits_replicated_policy_name(&secret, inputs.namespace);
+        if !fits {
+            warnings.push(PlanWarning::NameTooLong {
+                secret: secret.clone(),
+                namespace: inputs.namespace.to_owned(),
+                policies: policies.clone(),
+            });
+        }
+        let mut formats = BTreeSet::from([Format::Ramen]);
+        if velero.is_some() {
+            if named.contains(Format::Velero.policy(&secret).as_str()) {
+                warnings.push(PlanWarning::VeleroNameTaken {
+                    secret: secret.clone(),
+                    policies: policies.clone(),
+                });
+            } else {
+                formats.insert(Format::Velero);
             }
+        }
+        let entry = DesiredSecret {
+            name: secret.clone(),
+            clusters,
+            resource_version: state.resource_version.clone(),
+            policies,
+            formats,
+        };
+        if fits {
+            desired.insert(secret, entry);
+        } else {
+            held.insert(secret, entry);
         }
     }
 
@@ -288,9 +391,11 @@ pub fn plan<'a, D: DRClusterLookup + ?Sized>(
             .config
             .drcluster_operator_namespace_or(inputs.namespace)
             .to_owned(),
+        velero_namespace: velero.map(str::to_owned),
         enabled: inputs.config.secret_distribution_enabled(),
         scope,
         secrets: desired,
+        held,
         warnings,
     }
 }

@@ -1,8 +1,11 @@
 //! What the propagator knows of the hub: Secret metadata (never values) and the live OCM objects, as the
-//! caller's caches hold them.
+//! caller's caches hold them, and whose distribution a live Policy is.
 
-use drpolicy_api::names::SECRET_POLICY_FINALIZER;
-use drpolicy_api::ocm::{PlacementBinding, PlacementRule, Policy};
+use drpolicy_api::names::S3_SECRET_KEYS;
+use drpolicy_api::names::ocm_names::Format;
+use drpolicy_api::ocm::{
+    PlacementBinding, PlacementRule, Policy, VELERO_SECRET_DATA_KEY, hub_from_secret_template,
+};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,7 +17,8 @@ pub struct SecretState {
     pub resource_version: String,
     /// Whether the Secret has a `deletionTimestamp`.
     pub deleting: bool,
-    /// Whether the Secret carries `drpolicies.ramendr.openshift.io/policy-protection`.
+    /// Whether the Secret carries a distribution finalizer of ours, in either format
+    /// (`drpolicies.ramendr.openshift.io/policy-protection` or `…/policy-protection-velero`).
     pub has_finalizer: bool,
     /// The Secret's finalizers, in order (needed to remove ours precisely).
     pub finalizers: Vec<String>,
@@ -24,12 +28,20 @@ impl SecretState {
     /// Reads the state from a Secret's metadata.
     pub fn from_meta(meta: &ObjectMeta) -> Self {
         let finalizers = meta.finalizers.clone().unwrap_or_default();
+        let has_finalizer = Format::ALL
+            .iter()
+            .any(|format| finalizers.iter().any(|f| f == format.finalizer()));
         SecretState {
             resource_version: meta.resource_version.clone().unwrap_or_default(),
             deleting: meta.deletion_timestamp.is_some(),
-            has_finalizer: finalizers.iter().any(|f| f == SECRET_POLICY_FINALIZER),
+            has_finalizer,
             finalizers,
         }
+    }
+
+    /// Whether the Secret carries the finalizer of `format`.
+    pub fn finalized(&self, format: Format) -> bool {
+        self.finalizers.iter().any(|f| f == format.finalizer())
     }
 }
 
@@ -39,6 +51,7 @@ pub type Secrets = BTreeMap<String, SecretState>;
 /// The live OCM distribution objects of the operator namespace, by name, as a cache holds them.
 ///
 /// Only the names the caller cares about need to be present; an absent name means "does not exist".
+/// The velero-format objects of secret `S` are those named after Policy `vS`.
 #[derive(Debug, Clone, Default)]
 pub struct LiveObjects {
     /// Policies by name.
@@ -66,29 +79,56 @@ impl LiveObjects {
         put(&mut self.placement_bindings, &written.placement_bindings);
     }
 
-    /// Names of the secrets whose live Policy is a distribution of ours: it delivers secret `S` of
-    /// `namespace` through our hub template. Objects that merely share the naming scheme and label
-    /// (Ramen HEAD's velero-format `vS` distributions, say) are not ours to change or delete.
+    /// Names of the secrets with a live Policy that is a distribution of ours, in either format (see
+    /// [`distribution_of`]). Objects that merely share the naming scheme and label are not ours to
+    /// change or delete.
     pub fn owned_secrets<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = String> + 'a {
         self.policies
-            .iter()
-            .filter(move |(name, policy)| distributes(policy, namespace, name))
-            .map(|(name, _)| name.clone())
+            .values()
+            .filter_map(move |policy| distribution_of(policy, namespace))
+            .map(|(secret, _)| secret)
     }
 }
 
-/// Whether `policy` is the distribution of hub Secret `secret` of `namespace` (it carries our hub
-/// template for that Secret).
+/// Whether `policy` is the ramen-format distribution of hub Secret `secret` of `namespace` (it carries
+/// our hub template for that Secret).
 pub fn distributes(policy: &Policy, namespace: &str, secret: &str) -> bool {
-    let template = drpolicy_api::ocm::hub_from_secret_template(
-        namespace,
-        secret,
-        drpolicy_api::names::S3_SECRET_KEYS[0],
-    );
-    serde_json::to_string(&policy.spec).is_ok_and(|spec| {
-        // The template sits JSON-encoded inside the spec: compare in that encoding.
-        serde_json::to_string(&template)
-            .map(|t| spec.contains(t.trim_matches('"')))
-            .unwrap_or(false)
-    })
+    distributes_in(policy, namespace, secret, Format::Ramen)
+}
+
+/// Whether `policy` is the distribution of hub Secret `secret` of `namespace` in `format`: the
+/// ramen format carries our hub template for that Secret; the velero format carries the
+/// `ramengenerated` template reading that Secret on the managed cluster (whatever namespace it was
+/// delivered to, which the config may have changed since).
+pub fn distributes_in(policy: &Policy, namespace: &str, secret: &str, format: Format) -> bool {
+    let Ok(spec) = serde_json::to_string(&policy.spec) else {
+        return false;
+    };
+    // The templates sit JSON-encoded inside the spec: compare in that encoding.
+    let encoded = |text: &str| {
+        serde_json::to_string(text)
+            .map(|t| t.trim_matches('"').to_owned())
+            .unwrap_or_default()
+    };
+    match format {
+        Format::Ramen => {
+            let template = hub_from_secret_template(namespace, secret, S3_SECRET_KEYS[0]);
+            spec.contains(&encoded(&template))
+        }
+        Format::Velero => {
+            let key = format!("\"{VELERO_SECRET_DATA_KEY}\":");
+            let lookup = format!("\" \"{secret}\").data.{}", S3_SECRET_KEYS[0]);
+            spec.contains(&key) && spec.contains(&encoded(&lookup))
+        }
+    }
+}
+
+/// Whose distribution the live `policy` is, as (secret, format), judged by its name and content: a
+/// Policy `vS` is the ramen format of Secret `vS` or the velero format of Secret `S`, and only its
+/// templates tell which. `None` for a Policy that is neither.
+pub fn distribution_of(policy: &Policy, namespace: &str) -> Option<(String, Format)> {
+    let name = policy.metadata.name.as_deref()?;
+    drpolicy_api::names::ocm_names::owners("Policy", name)
+        .into_iter()
+        .find(|(secret, format)| distributes_in(policy, namespace, secret, *format))
 }

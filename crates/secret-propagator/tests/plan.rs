@@ -1,5 +1,6 @@
 //! The planner, table-driven: which (cluster, secret) pairs are distributed, and what is reported.
 
+use drpolicy_api::names::ocm_names::Format;
 use drpolicy_api::{DRCluster, DRClusterSpec, DRPolicy, DRPolicySpec};
 use pretty_assertions::assert_eq;
 use secret_propagator::{Plan, PlanInputs, PlanWarning, Scope, SecretState, Secrets, plan};
@@ -168,10 +169,10 @@ fn a_secret_being_deleted_is_not_distributed() {
 }
 
 #[test]
-fn secret_names_up_to_63_characters_with_namespace_are_distributed() {
-    // len(S) + len(".") + len("ramen-system") <= 63  ⇔  len(S) <= 50
-    let fits = "s".repeat(50);
-    let too_long = "t".repeat(51);
+fn secret_names_up_to_63_characters_with_namespace_and_format_prefix_are_distributed() {
+    // Ramen HEAD: len(S) + len(".") + len("ramen-system") + 1 <= 63  ⇔  len(S) <= 49
+    let fits = "s".repeat(49);
+    let too_long = "t".repeat(50);
     let extra = format!(
         "- {{s3ProfileName: s3-fits, s3SecretRef: {{name: {fits}}}}}\n- {{s3ProfileName: s3-long, s3SecretRef: {{name: {too_long}}}}}\n"
     );
@@ -195,6 +196,11 @@ fn secret_names_up_to_63_characters_with_namespace_are_distributed() {
     let plan = plan(&inputs, [&p], Scope::All);
     assert!(plan.secrets.contains_key(&fits));
     assert!(!plan.secrets.contains_key(&too_long));
+    // Held: what exists of it is kept (shrunk only), nothing is created or grown.
+    assert_eq!(
+        plan.held[&too_long].clusters,
+        BTreeSet::from(["f".to_owned(), "l".to_owned()])
+    );
     assert_eq!(
         plan.warnings[0].to_string(),
         format!(
@@ -263,4 +269,123 @@ fn plans_are_deterministic_whatever_the_holder_order() {
         rule.cluster_names().collect::<Vec<_>>(),
         ["a", "b", "c", "d"]
     );
+}
+
+fn velero_config(kube_object_protection: &str) -> ramen_config::RamenConfig {
+    config(&format!("kubeObjectProtection: {kube_object_protection}\n"))
+}
+
+#[test]
+fn the_velero_format_follows_the_config_as_written() {
+    let p = policy("p", &["a", "b"]);
+    for (protection, velero) in [
+        ("{veleroNamespaceName: velero}", Some("velero")),
+        (
+            "{veleroNamespaceName: openshift-adp, disabled: false}",
+            Some("openshift-adp"),
+        ),
+        ("{veleroNamespaceName: velero, disabled: true}", None),
+        // HEAD's per-reconcile decode has no default: no name, no velero format.
+        ("{}", None),
+        ("{disabled: false}", None),
+    ] {
+        let plan = run(&[&p], &all_secrets(), &velero_config(protection));
+        assert_eq!(plan.velero_namespace.as_deref(), velero, "{protection}");
+        let formats = &plan.secrets["secret-a"].formats;
+        assert_eq!(
+            formats.contains(&Format::Velero),
+            velero.is_some(),
+            "{protection}"
+        );
+        assert!(formats.contains(&Format::Ramen), "{protection}");
+        assert!(plan.warnings.is_empty(), "{protection}");
+    }
+    let plan = run(&[&p], &all_secrets(), &config(""));
+    assert_eq!(plan.velero_namespace, None);
+    assert_eq!(
+        plan.secrets["secret-a"].formats,
+        BTreeSet::from([Format::Ramen])
+    );
+}
+
+#[test]
+fn velero_builders_name_the_v_objects_and_read_the_delivered_secret() {
+    let p = policy("p", &["a"]);
+    let plan = run(
+        &[&p],
+        &all_secrets(),
+        &config(
+            "drClusterOperator: {namespaceName: ramen-dr-ops}\n\
+             kubeObjectProtection: {veleroNamespaceName: velero}\n",
+        ),
+    );
+    let dist = plan.distribution_in("secret-a", Format::Velero).unwrap();
+    assert_eq!(dist.names().policy, "vsecret-a");
+    let secret = dist.delivered_secret();
+    assert_eq!(secret.metadata.name, "vsecret-a");
+    assert_eq!(secret.metadata.namespace.as_deref(), Some("velero"));
+    assert!(
+        secret.data["ramengenerated"]
+            .contains(r#"(lookup "v1" "Secret" "ramen-dr-ops" "secret-a")"#)
+    );
+    let without = run(&[&p], &all_secrets(), &config(""));
+    assert_eq!(without.distribution_in("secret-a", Format::Velero), None);
+}
+
+#[test]
+fn a_velero_name_taken_by_another_secret_leaves_that_secret_in_the_ramen_format_only() {
+    // Cluster b's profile names Secret `vsecret-a`: its ramen-format Policy is `vsecret-a`, the name
+    // secret-a's velero format would take.
+    let config = ramen_config::parse_str(
+        "kubeObjectProtection: {veleroNamespaceName: velero}\n\
+         s3StoreProfiles:\n\
+         - {s3ProfileName: s3-a, s3SecretRef: {name: secret-a}}\n\
+         - {s3ProfileName: s3-b, s3SecretRef: {name: vsecret-a}}\n",
+    )
+    .unwrap()
+    .config;
+    let p = policy("p", &["a", "b"]);
+    let plan = run(&[&p], &secrets(&["secret-a", "vsecret-a"]), &config);
+    assert_eq!(
+        plan.secrets["secret-a"].formats,
+        BTreeSet::from([Format::Ramen])
+    );
+    assert_eq!(
+        plan.secrets["vsecret-a"].formats,
+        BTreeSet::from([Format::Ramen, Format::Velero])
+    );
+    assert_eq!(
+        plan.warnings,
+        [PlanWarning::VeleroNameTaken {
+            secret: "secret-a".into(),
+            policies: BTreeSet::from(["p".to_owned()]),
+        }]
+    );
+    assert_eq!(
+        plan.warnings[0].summary(),
+        "secret secret-a is not distributed in format 'velero': its policy name vsecret-a is the \
+         ramen-format policy of secret vsecret-a, which the config names"
+    );
+}
+
+#[test]
+fn a_missing_or_deleting_secret_is_reported_as_such_even_when_its_name_is_too_long() {
+    let long = "l".repeat(60);
+    let config = config(&format!(
+        "- {{s3ProfileName: s3-x, s3SecretRef: {{name: {long}}}}}\n"
+    ));
+    let p = policy("p", &["x"]);
+    let plan = run(&[&p], &secrets(&[]), &config);
+    assert!(matches!(
+        &plan.warnings[..],
+        [PlanWarning::SecretMissing { .. }]
+    ));
+    let mut states = secrets(&[&long]);
+    states.get_mut(&long).unwrap().deleting = true;
+    let plan = run(&[&p], &states, &config);
+    assert!(matches!(
+        &plan.warnings[..],
+        [PlanWarning::SecretDeleting { .. }]
+    ));
+    assert!(plan.held.is_empty());
 }

@@ -1,16 +1,18 @@
 //! Planner invariants over many generated hubs: cluster `c` gets secret `S` iff some holder lists `c`
 //! and needs `S` (a policy needs the secrets of all its clusters' profiles), except secrets that are
-//! missing, being deleted, out of scope or whose replicated name is too long; every exclusion is
-//! reported by a warning naming the secret or the cluster.
+//! missing, being deleted, out of scope or whose replicated name is too long (those are held); every
+//! exclusion is reported by a warning naming the secret or the cluster. Every planned secret goes in
+//! the ramen format, and in the velero format too iff the config asks for it and no profile names a
+//! secret `v<S>`.
 //!
 //! The hubs come from a seeded generator (splitmix64) rather than proptest so this file needs no
 //! dependency the crate does not already have; every case is reproducible from its seed, which a
 //! failure prints.
 
-use drpolicy_api::names::ocm_names::fits_replicated_policy_name;
+use drpolicy_api::names::ocm_names::{Format, fits_replicated_policy_name};
 use drpolicy_api::{DRCluster, DRClusterSpec, DRPolicy, DRPolicySpec};
 use drpolicy_validator::secret_for_cluster;
-use ramen_config::{RamenConfig, S3StoreProfile, SecretReference};
+use ramen_config::{KubeObjectProtectionConfig, RamenConfig, S3StoreProfile, SecretReference};
 use secret_propagator::{Plan, PlanInputs, PlanWarning, Scope, SecretState, Secrets, plan};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -51,7 +53,8 @@ struct Case {
 
 const CLUSTERS: [&str; 6] = ["c0", "c1", "c2", "c3", "c4", "c5"];
 const PROFILES: [&str; 5] = ["p0", "p1", "p2", "p3", "p4"];
-const SECRET_NAMES: [&str; 4] = ["s0", "s1", "s2", LONG_SECRET];
+/// `vs0` is named like the velero-format objects of `s0`.
+const SECRET_NAMES: [&str; 5] = ["s0", "s1", "s2", "vs0", LONG_SECRET];
 
 fn pick<'a>(rng: &mut Rng, from: &[&'a str]) -> &'a str {
     from[rng.below(from.len() as u64) as usize]
@@ -79,8 +82,14 @@ fn generate(seed: u64) -> Case {
             ..Default::default()
         });
     }
+    // Velero format: on, off, or disabled with a namespace.
+    let kube_object_protection = KubeObjectProtectionConfig {
+        disabled: rng.chance(20),
+        velero_namespace_name: if rng.chance(60) { "velero" } else { "" }.to_owned(),
+    };
     let config = RamenConfig {
         s3_store_profiles: profiles,
+        kube_object_protection,
         ..Default::default()
     };
     // DRClusters: some missing, each naming a profile that may not exist.
@@ -98,11 +107,16 @@ fn generate(seed: u64) -> Case {
     let mut secrets = Secrets::new();
     for secret in SECRET_NAMES {
         if rng.chance(80) {
+            let finalizers: Vec<String> = Format::ALL
+                .iter()
+                .filter(|_| rng.chance(30))
+                .map(|f| f.finalizer().to_owned())
+                .collect();
             let state = SecretState {
                 resource_version: rng.below(1000).to_string(),
                 deleting: rng.chance(15),
-                has_finalizer: rng.chance(30),
-                finalizers: Vec::new(),
+                has_finalizer: !finalizers.is_empty(),
+                finalizers,
             };
             secrets.insert(secret.to_owned(), state);
         }
@@ -170,6 +184,22 @@ fn distributable(case: &Case, secret: &str) -> bool {
         && case.secrets.get(secret).is_some_and(|s| !s.deleting)
 }
 
+/// The formats a planned secret goes in, computed directly from the rule.
+fn expected_formats(case: &Case, secret: &str) -> BTreeSet<Format> {
+    let protection = &case.config.kube_object_protection;
+    let velero_on = !protection.disabled && !protection.velero_namespace_name.is_empty();
+    let taken = case
+        .config
+        .s3_store_profiles
+        .iter()
+        .any(|p| p.s3_secret_ref.name == format!("v{secret}"));
+    let mut formats = BTreeSet::from([Format::Ramen]);
+    if velero_on && !taken {
+        formats.insert(Format::Velero);
+    }
+    formats
+}
+
 /// The pairs the rule asks for, computed directly from the rule.
 fn expected_pairs(case: &Case) -> BTreeSet<(String, String)> {
     let mut pairs = BTreeSet::new();
@@ -216,6 +246,55 @@ fn each_planned_secret_names_exactly_the_holders_needing_it() {
 }
 
 #[test]
+fn every_planned_or_held_secret_goes_in_the_formats_the_config_asks_for() {
+    for seed in 0..CASES {
+        let case = generate(seed);
+        let plan = run(&case, &case.holders);
+        assert_eq!(
+            plan.velero_namespace.is_some(),
+            !case.config.kube_object_protection.disabled
+                && !case
+                    .config
+                    .kube_object_protection
+                    .velero_namespace_name
+                    .is_empty(),
+            "seed {seed}"
+        );
+        for (name, desired) in plan.secrets.iter().chain(&plan.held) {
+            assert_eq!(
+                desired.formats,
+                expected_formats(&case, name),
+                "seed {seed}, secret {name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn held_secrets_are_exactly_the_needed_existing_ones_whose_name_is_too_long() {
+    for seed in 0..CASES {
+        let case = generate(seed);
+        let plan = run(&case, &case.holders);
+        let expected: BTreeSet<String> = case
+            .holders
+            .iter()
+            .flat_map(|p| needs(&case, p))
+            .filter(|s| {
+                case.scope.contains(s)
+                    && !fits_replicated_policy_name(s, NS)
+                    && case.secrets.get(s).is_some_and(|st| !st.deleting)
+            })
+            .collect();
+        let held: BTreeSet<String> = plan.held.keys().cloned().collect();
+        assert_eq!(held, expected, "seed {seed}");
+        assert!(
+            plan.held.keys().all(|s| !plan.secrets.contains_key(s)),
+            "seed {seed}"
+        );
+    }
+}
+
+#[test]
 fn every_needed_secret_left_out_is_reported() {
     for seed in 0..CASES {
         let case = generate(seed);
@@ -231,7 +310,7 @@ fn every_needed_secret_left_out_is_reported() {
                 PlanWarning::SecretMissing { secret: s, .. }
                 | PlanWarning::SecretDeleting { secret: s, .. }
                 | PlanWarning::NameTooLong { secret: s, .. } => s == secret,
-                PlanWarning::Profile { .. } => false,
+                PlanWarning::Profile { .. } | PlanWarning::VeleroNameTaken { .. } => false,
             });
             assert!(
                 reported,

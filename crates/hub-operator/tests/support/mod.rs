@@ -4,6 +4,7 @@
 use drpolicy_api::names::{HUB_OPERATOR_CONFIGMAP, RAMEN_CONFIG_KEY};
 use drpolicy_api::ocm::{PlacementBinding, PlacementRule, Policy};
 use drpolicy_api::{DRCluster, DRClusterSpec, DRPlacementControl, DRPolicy, DRPolicySpec};
+use e2e::views::{ManagedClusterFixture, ManagedObjects, ViewAgent, ViewAgentHandle};
 use hub_operator::http::Readiness;
 use hub_operator::metrics::Metrics;
 use hub_operator::{ControllerOptions, run_controller, shutdown_signal};
@@ -56,8 +57,16 @@ pub struct Hub {
     pub client: Client,
     pub metrics: Metrics,
     pub readiness: Readiness,
+    /// What each managed cluster offers, as OCM's view agent answers it.
+    pub managed: ManagedObjects,
+    agent: Option<ViewAgentHandle>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+/// The ID claim of test cluster `name`.
+pub fn cluster_id(name: &str) -> String {
+    format!("id-{name}")
 }
 
 fn ocm_crds() -> Vec<CustomResourceDefinition> {
@@ -69,6 +78,8 @@ fn ocm_crds() -> Vec<CustomResourceDefinition> {
         include_str!(
             "../../../../hack/crds/ocm/apps.open-cluster-management.io_placementrules.yaml"
         ),
+        e2e::views::MANAGED_CLUSTER_CRD,
+        e2e::views::MANAGED_CLUSTER_VIEW_CRD,
     ]
     .into_iter()
     .map(|y| serde_saphyr::from_str(y).unwrap())
@@ -97,6 +108,26 @@ impl Hub {
     /// A hub with CRDs, the operator namespace, the ConfigMap, three S3 Secrets and validated
     /// DRClusters dr1, dr2 (region west/east) and dr3 (east) — the operator not yet running.
     pub async fn prepared(config: &str) -> Hub {
+        Hub::prepare(config, true).await
+    }
+
+    /// [`Hub::running`] on a hub that does not serve ManagedClusterViews (no CRD, no agent).
+    pub async fn running_without_views() -> Hub {
+        let mut hub = Hub::prepare(CONFIG, false).await;
+        hub.start_operator().await;
+        hub
+    }
+
+    /// Restarts the view agent so that it never answers the views of `cluster`.
+    pub fn silence_views(&mut self, cluster: &str) {
+        self.agent = Some(
+            ViewAgent::new(self.client.clone(), self.managed.clone())
+                .never_answer(cluster)
+                .spawn(),
+        );
+    }
+
+    async fn prepare(config: &str, views: bool) -> Hub {
         let _ = tracing_subscriber::fmt()
             .with_test_writer()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
@@ -108,6 +139,9 @@ impl Hub {
             crds.create(&PostParams::default(), &crd).await.unwrap();
         }
         for crd in ocm_crds() {
+            if !views && crd.spec.names.kind == "ManagedClusterView" {
+                continue;
+            }
             crds.create(&PostParams::default(), &crd).await.unwrap();
         }
         let mut namespace = Namespace::default();
@@ -116,14 +150,19 @@ impl Hub {
             .create(&PostParams::default(), &namespace)
             .await
             .unwrap();
-        let hub = Hub {
+        let mut hub = Hub {
             server,
             client,
             metrics: Metrics::new(),
             readiness: Readiness::default(),
+            managed: ManagedObjects::default(),
+            agent: None,
             stop: None,
             task: None,
         };
+        if views {
+            hub.agent = Some(ViewAgent::new(hub.client.clone(), hub.managed.clone()).spawn());
+        }
         hub.put_config(config).await;
         for cluster in ["dr1", "dr2", "dr3"] {
             hub.create_secret(&format!("ramen-s3-secret-{cluster}"))
@@ -235,6 +274,13 @@ impl Hub {
             .create(&PostParams::default(), &cluster)
             .await
             .unwrap();
+        // OCM registered it: a joined ManagedCluster with its ID claim, whose DRClusterConfig lists no
+        // classes yet.
+        ManagedClusterFixture::joined(name, cluster_id(name))
+            .ensure(&self.client)
+            .await
+            .unwrap();
+        self.managed.set_classes(name, Vec::new());
         if validated {
             let status = json!({"status": {"conditions": [{
                 "type": "Validated", "status": "True", "reason": "Succeeded",

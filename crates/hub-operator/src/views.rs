@@ -1,0 +1,300 @@
+//! ManagedClusterViews on the hub: gets or creates the views Ramen HEAD uses (names, labels, annotation and
+//! scope from [`drpolicy_api::view`]), keeps their scope and annotations as HEAD does, and deletes the
+//! class views a cluster no longer lists. Reads come from the view cache (views labelled
+//! `created-by-ramen`), so a converged hub costs no request.
+//!
+//! Differences from Ramen HEAD, on purpose:
+//! - A view that exists without our `created-by-ramen` label (created by an older Ramen) is labelled when
+//!   first used (BH13), so that the label-selected watch sees it; HEAD never relabels.
+//! - A view this process created is remembered until the watch shows it, so a reconcile racing the watch
+//!   neither creates it twice nor reads the server.
+
+use drpolicy_api::names::{CREATED_BY_RAMEN_LABEL, CREATED_BY_RAMEN_LABEL_VALUE};
+use drpolicy_api::view::{ManagedClusterView, ViewTarget};
+use kube::api::{Api, DeleteParams, PostParams};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::{Client, ResourceExt};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Whether the API server serves a kind we watch but do not install (OCM's ManagedCluster and
+/// ManagedClusterView): known once its watch listed or failed with 404.
+#[derive(Debug, Default)]
+pub struct ApiPresence(AtomicU8);
+
+const UNKNOWN: u8 = 0;
+const SERVED: u8 = 1;
+const MISSING: u8 = 2;
+
+impl ApiPresence {
+    /// The watch listed: the API is served.
+    pub fn served(&self) {
+        self.0.store(SERVED, Ordering::Relaxed);
+    }
+
+    /// The watch failed with 404: the CRD is not installed.
+    pub fn missing(&self) {
+        self.0.store(MISSING, Ordering::Relaxed);
+    }
+
+    /// Whether the last answer was a 404.
+    pub fn is_missing(&self) -> bool {
+        self.0.load(Ordering::Relaxed) == MISSING
+    }
+
+    /// Whether the watch has either listed or found the API missing.
+    pub fn is_known(&self) -> bool {
+        self.0.load(Ordering::Relaxed) != UNKNOWN
+    }
+}
+
+/// The view client: the cache of our views plus the views created but not yet seen in it.
+pub struct Views {
+    client: Client,
+    store: Store<ManagedClusterView>,
+    /// Whether the ManagedClusterView API is served.
+    pub presence: Arc<ApiPresence>,
+    created: Mutex<HashMap<ObjectRef<ManagedClusterView>, Arc<ManagedClusterView>>>,
+    creating: tokio::sync::Mutex<()>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Views {
+    /// A client over `store` (the label-selected view watch).
+    pub fn new(
+        client: Client,
+        store: Store<ManagedClusterView>,
+        presence: Arc<ApiPresence>,
+    ) -> Self {
+        Views {
+            client,
+            store,
+            presence,
+            created: Mutex::new(HashMap::new()),
+            creating: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn api(&self, cluster: &str) -> Api<ManagedClusterView> {
+        Api::namespaced(self.client.clone(), cluster)
+    }
+
+    /// The view as last known: the cache, or our own creation the cache has not shown yet.
+    fn known(&self, key: &ObjectRef<ManagedClusterView>) -> Option<Arc<ManagedClusterView>> {
+        let cached = self.store.get(key);
+        let mut created = lock(&self.created);
+        match cached {
+            Some(view) => {
+                created.remove(key);
+                Some(view)
+            }
+            None => created.get(key).cloned(),
+        }
+    }
+
+    /// The view of `object` of kind `target` on `cluster`, created when missing and updated when its
+    /// scope or annotations differ from Ramen's (§4.1). Returns the view as stored.
+    pub async fn ensure(
+        &self,
+        target: ViewTarget,
+        cluster: &str,
+        object: &str,
+    ) -> Result<Arc<ManagedClusterView>, kube::Error> {
+        let desired = target.desired(cluster, object);
+        let name = desired.name_any();
+        let key = ObjectRef::new(&name).within(cluster);
+        let existing = match self.known(&key) {
+            Some(view) => view,
+            None => self.create(&desired, cluster, &name, key).await?,
+        };
+        match existing.reconciled_with(&desired) {
+            None => Ok(existing),
+            Some(updated) => {
+                let replaced = self
+                    .api(cluster)
+                    .replace(&name, &PostParams::default(), &updated)
+                    .await?;
+                tracing::debug!(cluster, view = %name, "updated ManagedClusterView scope or annotations");
+                let replaced = Arc::new(replaced);
+                lock(&self.created).insert(ObjectRef::new(&name).within(cluster), replaced.clone());
+                Ok(replaced)
+            }
+        }
+    }
+
+    /// Creates a view missing from the cache, one creation at a time: reconciles of policies sharing a
+    /// cluster would otherwise race to create the same view (and all but one get 409 Conflict).
+    async fn create(
+        &self,
+        desired: &ManagedClusterView,
+        cluster: &str,
+        name: &str,
+        key: ObjectRef<ManagedClusterView>,
+    ) -> Result<Arc<ManagedClusterView>, kube::Error> {
+        let _one_at_a_time = self.creating.lock().await;
+        if let Some(view) = self.known(&key) {
+            return Ok(view);
+        }
+        match self
+            .api(cluster)
+            .create(&PostParams::default(), desired)
+            .await
+        {
+            Ok(created) => {
+                tracing::debug!(cluster, view = %name, "created ManagedClusterView");
+                let created = Arc::new(created);
+                lock(&self.created).insert(key, created.clone());
+                Ok(created)
+            }
+            Err(kube::Error::Api(status)) if status.code == 409 => {
+                // Made by someone else (Ramen's DRCluster controller, an older Ramen) and not in our
+                // label-selected cache: label it so that it is from now on.
+                self.adopt(desired, cluster, name).await
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Takes over an existing view missing from the cache: Ramen's labels added, scope and annotations
+    /// set as [`Views::ensure`] would.
+    async fn adopt(
+        &self,
+        desired: &ManagedClusterView,
+        cluster: &str,
+        name: &str,
+    ) -> Result<Arc<ManagedClusterView>, kube::Error> {
+        let current = self.api(cluster).get(name).await?;
+        let mut updated = current.reconciled_with(desired).unwrap_or(current);
+        let labels = updated.metadata.labels.get_or_insert_with(Default::default);
+        for (key, value) in desired.metadata.labels.iter().flatten() {
+            labels.entry(key.clone()).or_insert_with(|| value.clone());
+        }
+        labels.insert(
+            CREATED_BY_RAMEN_LABEL.to_owned(),
+            CREATED_BY_RAMEN_LABEL_VALUE.to_owned(),
+        );
+        let replaced = self
+            .api(cluster)
+            .replace(name, &PostParams::default(), &updated)
+            .await?;
+        tracing::info!(cluster, view = %name, "labelled an existing ManagedClusterView as ours");
+        let replaced = Arc::new(replaced);
+        lock(&self.created).insert(ObjectRef::new(name).within(cluster), replaced.clone());
+        Ok(replaced)
+    }
+
+    /// Deletes the views of kind `target` on `cluster` whose object is not in `keep` (Ramen HEAD prunes
+    /// only after reading every view of the kind, and only when the kind's list is non-empty; we also
+    /// prune when it is empty — BH6). Returns how many were deleted.
+    pub async fn prune(
+        &self,
+        target: ViewTarget,
+        cluster: &str,
+        keep: &BTreeSet<&str>,
+    ) -> Result<usize, kube::Error> {
+        let Some(label) = target.kind_label() else {
+            return Ok(0);
+        };
+        let stale: Vec<String> = self
+            .store
+            .state()
+            .iter()
+            .filter(|v| v.metadata.namespace.as_deref() == Some(cluster))
+            .filter(|v| v.labels().contains_key(label))
+            .filter(|v| !keep.contains(v.spec.scope.name.as_str()))
+            .map(|v| v.name_any())
+            .collect();
+        for name in &stale {
+            match self
+                .api(cluster)
+                .delete(name, &DeleteParams::default())
+                .await
+            {
+                Ok(_) => {
+                    tracing::debug!(cluster, view = %name, "deleted a ManagedClusterView no longer listed")
+                }
+                Err(kube::Error::Api(status)) if status.code == 404 => {}
+                Err(error) => return Err(error),
+            }
+            lock(&self.created).remove(&ObjectRef::new(name).within(cluster));
+        }
+        Ok(stale.len())
+    }
+
+    /// Deletes every class view and CRD probe of `cluster` (no remaining policy names it, BH6). The
+    /// DRClusterConfig view stays: Ramen's DRCluster controller shares it.
+    pub async fn forget_cluster(&self, cluster: &str) -> Result<usize, kube::Error> {
+        let ours: Vec<String> = self
+            .store
+            .state()
+            .iter()
+            .filter(|v| v.metadata.namespace.as_deref() == Some(cluster))
+            .filter(|v| v.drpolicy_cluster().is_some())
+            .filter(|v| v.spec.scope.kind != "DRClusterConfig")
+            .map(|v| v.name_any())
+            .collect();
+        for name in &ours {
+            match self
+                .api(cluster)
+                .delete(name, &DeleteParams::default())
+                .await
+            {
+                Ok(_) => {}
+                Err(kube::Error::Api(status)) if status.code == 404 => {}
+                Err(error) => return Err(error),
+            }
+            lock(&self.created).remove(&ObjectRef::new(name).within(cluster));
+        }
+        Ok(ours.len())
+    }
+
+    /// Clusters that have views of ours.
+    pub fn clusters(&self) -> BTreeSet<String> {
+        self.store
+            .state()
+            .iter()
+            .filter(|v| v.drpolicy_cluster().is_some())
+            .filter_map(|v| v.metadata.namespace.clone())
+            .collect()
+    }
+}
+
+/// Deletes the views of clusters that no policy lists any more (BH6: Ramen HEAD keeps every view
+/// forever), as policies release them, until `shutdown`.
+pub async fn release_unused(
+    views: Arc<Views>,
+    hub: Arc<crate::hub::Hub>,
+    mut released: tokio::sync::mpsc::UnboundedReceiver<String>,
+    shutdown: crate::Shutdown,
+) {
+    loop {
+        let cluster = tokio::select! {
+            _ = shutdown.clone() => return,
+            next = released.recv() => match next {
+                Some(cluster) => cluster,
+                None => return,
+            },
+        };
+        let unused = hub.with_index(|i| i.policies_with_cluster(&cluster).next().is_none());
+        if !unused || views.presence.is_missing() {
+            continue;
+        }
+        match views.forget_cluster(&cluster).await {
+            Ok(0) => {}
+            Ok(deleted) => {
+                tracing::info!(
+                    cluster,
+                    deleted,
+                    "deleted the views of a cluster no policy lists"
+                )
+            }
+            Err(error) => tracing::warn!(cluster, error = %error, "unable to delete unused views"),
+        }
+    }
+}
