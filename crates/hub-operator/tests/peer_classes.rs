@@ -458,3 +458,35 @@ async fn dr_telemetry_counts_policies_by_type_and_drpcs_by_management_method() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_view_an_older_ramen_created_without_our_label_is_adopted_once() {
+    let mut hub = Hub::prepared(support::CONFIG).await;
+    // As an older Ramen left it: Ramen's name and scope, no labels, no annotation.
+    let mut old = drpolicy_api::view::ViewTarget::DRClusterConfig.desired("dr1", "dr1");
+    old.metadata.labels = None;
+    old.metadata.annotations = None;
+    let api: Api<ManagedClusterView> = Api::namespaced(hub.client.clone(), "dr1");
+    api.create(&Default::default(), &old).await.unwrap();
+    hub.start_operator().await;
+    hub.create_policy("p", &["dr1", "dr2"]).await;
+    hub.wait_condition("p", COMPUTED, "True", "Computed").await;
+    let adopted = api.get("dr1-drcconfig-mcv").await.unwrap();
+    assert_eq!(
+        adopted.labels()["ramendr.openshift.io/created-by-ramen"],
+        "true"
+    );
+    assert_eq!(adopted.drpolicy_cluster(), Some("dr1"));
+    // Adopted once: the converged hub writes nothing more.
+    hub.quiet().await;
+    let mark = hub.server.hooks().mark();
+    hub.create_policy("q", &["dr1", "dr3"]).await;
+    hub.wait_condition("q", COMPUTED, "True", "Computed").await;
+    hub.quiet().await;
+    let view_writes: Vec<String> = hub
+        .writes_since(mark)
+        .into_iter()
+        .filter(|w| w.contains("managedclusterviews") && w.contains("dr1"))
+        .collect();
+    assert_eq!(view_writes, Vec::<String>::new());
+}
