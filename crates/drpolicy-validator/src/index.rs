@@ -132,6 +132,11 @@ impl PolicyIndex {
         }
     }
 
+    /// Whether policy `name`, as last applied, has sync peer classes (a metro group).
+    pub fn is_metro(&self, name: &str) -> bool {
+        self.metro.contains(name)
+    }
+
     /// The clusters the index holds for policy `name`.
     pub fn clusters_of(&self, name: &str) -> Option<&BTreeSet<String>> {
         self.clusters_of.get(name)

@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod cluster_watches;
 pub mod conditions;
 pub mod distribution;
 pub mod dr_telemetry;
@@ -121,11 +122,7 @@ pub async fn run_controller(
         secondary.managed_cluster_api.clone(),
         secondary.view_api.clone(),
     );
-    let views = Arc::new(views::Views::new(
-        client.clone(),
-        hub.caches.views.clone(),
-        view_api.clone(),
-    ));
+    let views = secondary.view_client.clone();
     let synced = async move {
         caches.drclusters.wait_until_ready().await?;
         caches.drpcs.wait_until_ready().await?;
@@ -193,7 +190,14 @@ pub async fn run_controller(
     )
     .for_each(|_| futures::future::ready(()));
 
-    let janitor = views::release_unused(views, ctx.hub.clone(), released_rx, shutdown.clone());
+    let readiness = options.readiness.clone();
+    let janitor = views::release_unused(
+        views,
+        ctx.hub.clone(),
+        released_rx,
+        move || readiness.is_ready(),
+        shutdown.clone(),
+    );
     let policy_controller = Controller::for_stream(stream, policy_store)
         .with_config(
             controller::Config::default()
@@ -219,18 +223,33 @@ pub async fn run_controller(
 }
 
 /// Waits until `store` has listed, or its API is known not to be served.
+/// Waits until `store` has listed, or its API is known not to be served — at most
+/// [`OPTIONAL_SYNC_DEADLINE`]: a kind we cannot list for another reason (RBAC not upgraded yet, a
+/// failing aggregated API) must not keep the controller from starting; reads then find nothing, and
+/// the conditions say what is missing.
 async fn optional_ready<K>(store: &reflector::Store<K>, presence: &views::ApiPresence)
 where
     K: kube::Resource + Clone + 'static,
-    K::DynamicType: Eq + std::hash::Hash + Clone,
+    K::DynamicType: Eq + std::hash::Hash + Clone + Default,
 {
+    let deadline = tokio::time::Instant::now() + OPTIONAL_SYNC_DEADLINE;
     while !presence.is_missing() {
         let listed = tokio::time::timeout(Duration::from_millis(100), store.wait_until_ready());
         if matches!(listed.await, Ok(Ok(()))) {
             return;
         }
+        if tokio::time::Instant::now() > deadline {
+            tracing::warn!(
+                kind = K::kind(&K::DynamicType::default()).as_ref(),
+                "could not list this kind in time; starting without it"
+            );
+            return;
+        }
     }
 }
+
+/// How long startup waits for the first list of an OCM kind the hub may not serve.
+const OPTIONAL_SYNC_DEADLINE: Duration = Duration::from_secs(30);
 
 /// Makes sure the operator ConfigMap carries the OCM backup label (without overwriting a value).
 async fn label_configmap(

@@ -6,7 +6,8 @@
 //! - HEAD stops at the first view without an answer, so a fresh cluster needs one reconcile per view.
 //!   Here every view a cluster's config calls for is ensured in one pass (and every cluster is walked),
 //!   so the answers arrive in parallel; the walk reports the first thing it waits for.
-//! - Views a kind no longer lists are pruned even when the kind's list became empty (BH6).
+//! - Views a kind no longer lists are pruned even when the kind's list became empty (BH6), as long as
+//!   the cluster lists StorageClasses (an empty StorageClass list is usually transient: BH7).
 //! - The walk never blocks anything else: secret distribution and validation go on without it, and a
 //!   policy whose walk waits keeps its stored peer classes.
 
@@ -18,13 +19,14 @@ use kube::ResourceExt;
 use kube::runtime::reflector::{ObjectRef, Store};
 use peer_classes::{ClusterClasses, ReplicationClass, SnapshotClass, StorageClass};
 use serde::de::DeserializeOwned;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::reconcile::describe;
 use crate::views::Views;
 
-/// Reasons of the `PeerClassesReported` condition while the walk cannot finish.
+/// Reasons of the `PeerClassesComputed` condition.
 pub mod reason {
     /// Every cluster's classes were read and the peer classes computed.
     pub const COMPUTED: &str = "Computed";
@@ -49,21 +51,9 @@ pub struct Pending {
     /// Whether a write failed (retried with backoff); otherwise an event ends the wait.
     pub retry: bool,
     /// Set when the walk only waits for the first answer to views created moments ago: how much
-    /// longer such an answer is worth waiting for before reporting the wait (see [`ANSWER_GRACE`]).
+    /// longer such an answer is worth waiting for before reporting the wait
+    /// (see [`crate::views::ANSWER_GRACE`]).
     pub settling: Option<Duration>,
-}
-
-/// How long a just-created view's first answer is awaited before a policy reports that it waits for it.
-/// OCM's agent answers within a second or two; waiting saves a status write per policy (the first write
-/// carries the peer classes), and a hub whose agent is slow or absent still gets its report.
-pub const ANSWER_GRACE: Duration = Duration::from_secs(10);
-
-/// How long `view` is still within [`ANSWER_GRACE`] of its creation, if it is.
-fn settling(view: &ManagedClusterView) -> Option<Duration> {
-    let created = view.metadata.creation_timestamp.as_ref()?.0;
-    let age = k8s_openapi::jiff::Timestamp::now().duration_since(created);
-    let age = Duration::try_from(age).unwrap_or_default();
-    ANSWER_GRACE.checked_sub(age).filter(|left| !left.is_zero())
 }
 
 impl Pending {
@@ -90,6 +80,7 @@ fn combine(first: Option<Pending>, next: Pending) -> Pending {
         None => next,
         Some(mut first) => {
             first.settling = first.settling.zip(next.settling).map(|(a, b)| a.max(b));
+            first.retry |= next.retry;
             first
         }
     }
@@ -132,7 +123,7 @@ pub async fn drcluster_config(views: &Views, cluster: &str) -> Result<DRClusterC
         return Err(not_installed());
     }
     let view = ensure(views, ViewTarget::DRClusterConfig, cluster, cluster).await?;
-    answer(&view)
+    answer(views, &view)
 }
 
 /// The cluster ID of `cluster` by Ramen HEAD's instance check (§3), or why there is none.
@@ -140,20 +131,14 @@ pub fn cluster_id(
     managed_clusters: &Store<ManagedCluster>,
     cluster: &str,
 ) -> Result<String, Pending> {
-    let not_ready = |what: String| Pending::new(reason::MANAGED_CLUSTER_NOT_READY, what);
-    let Some(mc) = managed_clusters.get(&ObjectRef::new(cluster)) else {
-        return Err(not_ready(format!(
-            "failed to get ManagedCluster resource for cluster ({cluster}): not found"
-        )));
-    };
-    if !mc.is_joined() {
-        return Err(not_ready(format!(
-            "cluster ({cluster}) has not joined the hub"
-        )));
-    }
-    mc.cluster_id()
+    let managed: BTreeMap<String, Arc<ManagedCluster>> = managed_clusters
+        .get(&ObjectRef::new(cluster))
+        .map(|mc| (cluster.to_owned(), mc))
+        .into_iter()
+        .collect();
+    drpolicy_validator::managed_cluster_id(cluster, &managed)
         .map(str::to_owned)
-        .ok_or_else(|| not_ready(format!("cluster ({cluster}) is missing cluster ID claim")))
+        .map_err(|error| Pending::new(reason::MANAGED_CLUSTER_NOT_READY, error.to_string()))
 }
 
 fn view_name(view: &ManagedClusterView) -> String {
@@ -165,15 +150,15 @@ fn view_name(view: &ManagedClusterView) -> String {
 }
 
 /// Reads one view's answer as `T`; an unanswered view waits, any other error fails.
-fn answer<T: DeserializeOwned>(view: &ManagedClusterView) -> Result<T, Pending> {
-    read_result(view).map_err(|error| unusable(view, &error))
+fn answer<T: DeserializeOwned>(views: &Views, view: &ManagedClusterView) -> Result<T, Pending> {
+    read_result(view).map_err(|error| unusable(views, view, &error))
 }
 
-fn unusable(view: &ManagedClusterView, error: &ViewError) -> Pending {
+fn unusable(views: &Views, view: &ManagedClusterView, error: &ViewError) -> Pending {
     let message = format!("ManagedClusterView {}: {error}", view_name(view));
     if error.is_unanswered() {
         Pending {
-            settling: settling(view),
+            settling: views.settling(view),
             ..Pending::new(reason::WAITING_FOR_VIEWS, message)
         }
     } else {
@@ -214,7 +199,7 @@ async fn read_kind<T: DeserializeOwned>(
     let mut first_pending = None;
     for name in names {
         let outcome = match ensure(views, target, cluster, name).await {
-            Ok(view) => answer::<T>(&view),
+            Ok(view) => answer::<T>(views, &view),
             Err(pending) => Err(pending),
         };
         match outcome {
@@ -259,7 +244,7 @@ async fn group_snapshot_api(views: &Views, cluster: &str) -> Result<GroupSnapsho
         match read_result::<serde_json::Value>(&view) {
             Ok(_) => return Ok(api),
             Err(error) if error.is_not_found() => continue,
-            Err(error) => return Err(unusable(&view, &error)),
+            Err(error) => return Err(unusable(views, &view, &error)),
         }
     }
     Err(Pending::new(
@@ -284,10 +269,8 @@ async fn cluster_classes(
 
     let storage = status.storage_classes();
     if storage.is_empty() {
-        // Takes no part (peer_classes decides what its stored peers become); its class views go.
-        for target in ViewTarget::CLASS_KINDS {
-            prune(views, target, cluster, &[]).await?;
-        }
+        // Takes no part (peer_classes decides what its stored peers become). Its class views stay:
+        // such a report is usually transient (BH7), and Ramen's DRCluster controller shares them.
         return Ok(classes);
     }
     let mut first_pending = None;

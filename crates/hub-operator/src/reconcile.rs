@@ -7,13 +7,15 @@
 
 use crate::status_fields::StatusFields;
 use drpolicy_api::DRPolicy;
-use drpolicy_api::names::condition::{NETWORK_ATTACHMENTS_VALIDATED, REASON_NADS_MISSING};
+use drpolicy_api::names::condition::{
+    MESSAGE_NADS_MISSING, NETWORK_ATTACHMENTS_VALIDATED, REASON_NADS_MISSING,
+};
 use drpolicy_api::names::{
     DRPOLICY_FINALIZER, OCM_BACKUP_LABEL, OCM_BACKUP_LABEL_VALUE, condition as names,
 };
 use drpolicy_validator::{
-    ClusterDetailsError, Conflict, Invalid, is_metro, nad_clusters, needed_secrets,
-    network_mapping_enabled, scheduling_interval_seconds, validate, validate_nads,
+    ClusterDetailsError, Conflict, Invalid, is_metro, nad_clusters, nads_missing_recorded,
+    needed_secrets, network_mapping_enabled, scheduling_interval_seconds, validate, validate_nads,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, Patch, PatchParams};
@@ -327,12 +329,12 @@ async fn reconcile_policy(
         // Symmetric NADs are a precondition like any other: the policy does not start holding.
         let conditions = [
             Desired::failed(names::VALIDATED, &missing.reason, missing.message.clone()),
-            network
-                .condition
-                .clone()
-                .unwrap_or_else(|| peers_condition.clone()),
             peers_condition,
         ];
+        let mut conditions = conditions.to_vec();
+        if let NadCondition::Set(condition) = &network.condition {
+            conditions.insert(1, condition.clone());
+        }
         if write_status_with(ctx, policy, &conditions, &[], fields).await? {
             warn_event(ctx, policy, &missing.reason, &missing.message).await;
         }
@@ -378,8 +380,9 @@ async fn reconcile_policy(
     let mut remove = vec![DELETION_BLOCKED];
     match network.condition {
         // After `Validated`, as Ramen HEAD orders them.
-        Some(condition) => conditions.insert(1, condition),
-        None => remove.push(NETWORK_ATTACHMENTS_VALIDATED),
+        NadCondition::Set(condition) => conditions.insert(1, condition),
+        NadCondition::Remove => remove.push(NETWORK_ATTACHMENTS_VALIDATED),
+        NadCondition::Keep => {}
     }
     let changed = write_status_with(ctx, &policy, &conditions, &remove, fields).await?;
     if changed && !distributed.status {
@@ -397,21 +400,32 @@ async fn reconcile_policy(
 struct NetworkOutcome {
     /// `status.networkPeers` to store (`None` when network mapping is off or none are shared).
     network_peers: Option<Vec<drpolicy_api::NetworkPeer>>,
-    /// `NetworkAttachmentsValidated` (`None`: network mapping is off, the condition goes).
-    condition: Option<Desired>,
+    /// What becomes of `NetworkAttachmentsValidated`.
+    condition: NadCondition,
     /// `Validated=False/NADsMissing` when NADs are missing on a peer cluster.
     validated: Option<Desired>,
     /// Set when writing a view failed (retried with backoff).
     retry: Option<String>,
 }
 
+/// What a reconcile does to `NetworkAttachmentsValidated`.
+enum NadCondition {
+    /// Network mapping is off: the condition goes.
+    Remove,
+    /// A DRClusterConfig cannot be read yet: the condition stays as it is (as Ramen HEAD does).
+    Keep,
+    /// The result of the check.
+    Set(Desired),
+}
+
 /// Validates the policy's network attachments when `spec.networkMappingRef.name` is set: both clusters'
-/// DRClusterConfigs (through their views) must list the same NADs. While a config cannot be read, the
-/// stored network peers stay and the condition says what it waits for.
+/// DRClusterConfigs (through their views) must list the same NADs. While a config cannot be read,
+/// everything recorded stays: the network peers, `NetworkAttachmentsValidated`, and a recorded
+/// `Validated=False/NADsMissing` (`PeerClassesComputed` says what the views wait for).
 async fn network_attachments(ctx: &Context, policy: &DRPolicy) -> NetworkOutcome {
     let mut outcome = NetworkOutcome {
         network_peers: None,
-        condition: None,
+        condition: NadCondition::Remove,
         validated: None,
         retry: None,
     };
@@ -421,19 +435,17 @@ async fn network_attachments(ctx: &Context, policy: &DRPolicy) -> NetworkOutcome
     let waiting =
         |pending: peers::Pending, stored: Option<Vec<drpolicy_api::NetworkPeer>>| NetworkOutcome {
             network_peers: stored,
-            condition: Some(Desired::failed(
-                NETWORK_ATTACHMENTS_VALIDATED,
-                pending.reason,
-                pending.message.clone(),
-            )),
-            validated: None,
+            condition: NadCondition::Keep,
+            validated: nads_missing_recorded(policy).then(|| {
+                Desired::failed(names::VALIDATED, REASON_NADS_MISSING, MESSAGE_NADS_MISSING)
+            }),
             retry: pending.retry.then_some(pending.message),
         };
     let stored = ctx.hub.status_fields_of(policy).network_peers;
     let (a, b) = match nad_clusters(policy) {
         Ok(pair) => pair,
         Err(error) => {
-            outcome.condition = Some(Desired::failed(
+            outcome.condition = NadCondition::Set(Desired::failed(
                 NETWORK_ATTACHMENTS_VALIDATED,
                 REASON_NADS_MISSING,
                 error.to_string(),
@@ -451,7 +463,7 @@ async fn network_attachments(ctx: &Context, policy: &DRPolicy) -> NetworkOutcome
     };
     let validation = validate_nads(a, &config_a, b, &config_b);
     let condition = validation.condition();
-    outcome.condition = Some(desired_of(&condition));
+    outcome.condition = NadCondition::Set(desired_of(&condition));
     outcome.validated = validation.validated().map(|v| desired_of(&v));
     outcome.network_peers =
         (!validation.network_peers.is_empty()).then_some(validation.network_peers);

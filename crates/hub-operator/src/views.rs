@@ -6,8 +6,9 @@
 //! Differences from Ramen HEAD, on purpose:
 //! - A view that exists without our `created-by-ramen` label (created by an older Ramen) is labelled when
 //!   first used (BH13), so that the label-selected watch sees it; HEAD never relabels.
-//! - A view this process created is remembered until the watch shows it, so a reconcile racing the watch
-//!   neither creates it twice nor reads the server.
+//! - A view this process created or updated is remembered until the watch delivers that very version
+//!   (or a deletion), so a reconcile racing the watch neither creates it twice, nor reads the server, nor
+//!   acts on the older cached copy.
 
 use drpolicy_api::names::{CREATED_BY_RAMEN_LABEL, CREATED_BY_RAMEN_LABEL_VALUE};
 use drpolicy_api::view::{ManagedClusterView, ViewTarget};
@@ -17,6 +18,12 @@ use kube::{Client, ResourceExt};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a just-created view's first answer is awaited before a policy reports that it waits for it.
+/// OCM's agent answers within a second or two; waiting saves a status write per policy (the first write
+/// carries the peer classes), and a hub whose agent is slow or absent still gets its report.
+pub const ANSWER_GRACE: Duration = Duration::from_secs(10);
 
 /// Whether the API server serves a kind we watch but do not install (OCM's ManagedCluster and
 /// ManagedClusterView): known once its watch listed or failed with 404.
@@ -56,6 +63,7 @@ pub struct Views {
     /// Whether the ManagedClusterView API is served.
     pub presence: Arc<ApiPresence>,
     created: Mutex<HashMap<ObjectRef<ManagedClusterView>, Arc<ManagedClusterView>>>,
+    created_at: Mutex<HashMap<ObjectRef<ManagedClusterView>, Instant>>,
     creating: tokio::sync::Mutex<()>,
 }
 
@@ -77,6 +85,7 @@ impl Views {
             store,
             presence,
             created: Mutex::new(HashMap::new()),
+            created_at: Mutex::new(HashMap::new()),
             creating: tokio::sync::Mutex::new(()),
         }
     }
@@ -85,17 +94,46 @@ impl Views {
         Api::namespaced(self.client.clone(), cluster)
     }
 
-    /// The view as last known: the cache, or our own creation the cache has not shown yet.
+    /// The view as last known: our own last write while the watch has not delivered it, else the cache.
     fn known(&self, key: &ObjectRef<ManagedClusterView>) -> Option<Arc<ManagedClusterView>> {
-        let cached = self.store.get(key);
-        let mut created = lock(&self.created);
-        match cached {
-            Some(view) => {
-                created.remove(key);
-                Some(view)
-            }
-            None => created.get(key).cloned(),
+        if let Some(own) = lock(&self.created).get(key) {
+            return Some(own.clone());
         }
+        self.store.get(key)
+    }
+
+    /// The watch delivered `view` (or its deletion): a remembered own write of that version is shown.
+    pub fn observed(&self, view: &ManagedClusterView, deleted: bool) {
+        let key = ObjectRef::from_obj(view);
+        let mut own = lock(&self.created);
+        let shown = own.get(&key).is_some_and(|mine| {
+            deleted || mine.metadata.resource_version == view.metadata.resource_version
+        });
+        if shown {
+            own.remove(&key);
+        }
+    }
+
+    /// The view watch relisted: its cache is authoritative again.
+    pub fn relisted(&self) {
+        lock(&self.created).clear();
+    }
+
+    /// Every cached view.
+    pub fn cached(&self) -> Vec<Arc<ManagedClusterView>> {
+        self.store.state()
+    }
+
+    /// How much longer the first answer of `view` is worth waiting for: set while this process created
+    /// it less than [`ANSWER_GRACE`] ago (by this process' own clock).
+    pub fn settling(&self, view: &ManagedClusterView) -> Option<Duration> {
+        let key = ObjectRef::from_obj(view);
+        let mut created_at = lock(&self.created_at);
+        created_at.retain(|_, at| at.elapsed() < ANSWER_GRACE);
+        let at = created_at.get(&key)?;
+        ANSWER_GRACE
+            .checked_sub(at.elapsed())
+            .filter(|left| !left.is_zero())
     }
 
     /// The view of `object` of kind `target` on `cluster`, created when missing and updated when its
@@ -149,6 +187,7 @@ impl Views {
             Ok(created) => {
                 tracing::debug!(cluster, view = %name, "created ManagedClusterView");
                 let created = Arc::new(created);
+                lock(&self.created_at).insert(key.clone(), Instant::now());
                 lock(&self.created).insert(key, created.clone());
                 Ok(created)
             }
@@ -227,8 +266,8 @@ impl Views {
         Ok(stale.len())
     }
 
-    /// Deletes every class view and CRD probe of `cluster` (no remaining policy names it, BH6). The
-    /// DRClusterConfig view stays: Ramen's DRCluster controller shares it.
+    /// Deletes the class views and CRD probes of `cluster` (no remaining policy names it, BH6). The
+    /// DRClusterConfig and StorageClass views stay: Ramen's DRCluster controller shares them.
     pub async fn forget_cluster(&self, cluster: &str) -> Result<usize, kube::Error> {
         let ours: Vec<String> = self
             .store
@@ -236,7 +275,12 @@ impl Views {
             .iter()
             .filter(|v| v.metadata.namespace.as_deref() == Some(cluster))
             .filter(|v| v.drpolicy_cluster().is_some())
-            .filter(|v| v.spec.scope.kind != "DRClusterConfig")
+            .filter(|v| {
+                !matches!(
+                    v.spec.scope.kind.as_str(),
+                    "DRClusterConfig" | "StorageClass"
+                )
+            })
             .map(|v| v.name_any())
             .collect();
         for name in &ours {
@@ -266,13 +310,25 @@ impl Views {
 }
 
 /// Deletes the views of clusters that no policy lists any more (BH6: Ramen HEAD keeps every view
-/// forever), as policies release them, until `shutdown`.
+/// forever): once the policy cache is ready (`ready`), those of clusters released while the operator was
+/// not running, then as policies release clusters, until `shutdown`.
 pub async fn release_unused(
     views: Arc<Views>,
     hub: Arc<crate::hub::Hub>,
     mut released: tokio::sync::mpsc::UnboundedReceiver<String>,
+    ready: impl Fn() -> bool,
     shutdown: crate::Shutdown,
 ) {
+    // The index must hold every policy before "no policy lists it" means anything.
+    while !ready() {
+        tokio::select! {
+            _ = shutdown.clone() => return,
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+        }
+    }
+    for cluster in views.clusters() {
+        forget_if_unused(&views, &hub, &cluster).await;
+    }
     loop {
         let cluster = tokio::select! {
             _ = shutdown.clone() => return,
@@ -281,20 +337,24 @@ pub async fn release_unused(
                 None => return,
             },
         };
-        let unused = hub.with_index(|i| i.policies_with_cluster(&cluster).next().is_none());
-        if !unused || views.presence.is_missing() {
-            continue;
+        forget_if_unused(&views, &hub, &cluster).await;
+    }
+}
+
+async fn forget_if_unused(views: &Views, hub: &crate::hub::Hub, cluster: &str) {
+    let unused = hub.with_index(|i| i.policies_with_cluster(cluster).next().is_none());
+    if !unused || views.presence.is_missing() {
+        return;
+    }
+    match views.forget_cluster(cluster).await {
+        Ok(0) => {}
+        Ok(deleted) => {
+            tracing::info!(
+                cluster,
+                deleted,
+                "deleted the views of a cluster no policy lists"
+            )
         }
-        match views.forget_cluster(&cluster).await {
-            Ok(0) => {}
-            Ok(deleted) => {
-                tracing::info!(
-                    cluster,
-                    deleted,
-                    "deleted the views of a cluster no policy lists"
-                )
-            }
-            Err(error) => tracing::warn!(cluster, error = %error, "unable to delete unused views"),
-        }
+        Err(error) => tracing::warn!(cluster, error = %error, "unable to delete unused views"),
     }
 }

@@ -40,7 +40,7 @@ use crate::distribution::Kind;
 use crate::http::Readiness;
 use crate::hub::{Caches, Hub};
 use crate::metrics::Metrics;
-use crate::views::ApiPresence;
+use crate::views::{ApiPresence, Views};
 use drpolicy_validator::PolicyIndex;
 
 /// Where mapped events go.
@@ -88,12 +88,14 @@ pub struct Secondary {
     pub views: Store<ManagedClusterView>,
     /// Whether the hub serves ManagedClusterViews.
     pub view_api: Arc<ApiPresence>,
+    /// The view client over [`Secondary::views`].
+    pub view_client: Arc<Views>,
     /// Background tasks (aborted on shutdown).
     pub tasks: Vec<JoinHandle<()>>,
 }
 
 /// What changed in a watch event, for the mappers.
-enum Change<'a, K> {
+pub(crate) enum Change<'a, K> {
     /// Created or modified.
     Applied(&'a K),
     /// Deleted.
@@ -106,7 +108,7 @@ enum Change<'a, K> {
 
 /// Runs a watcher into a store and calls `on_change` for every change after the first complete list;
 /// a later relist requeues every policy through `relisted` and every known secret.
-fn spawn_watch<K, S>(
+pub(crate) fn spawn_watch<K, S>(
     stream: S,
     writer: reflector::store::Writer<K>,
     resource: &'static str,
@@ -181,17 +183,6 @@ pub fn is_not_served(error: &watcher::Error) -> bool {
     }
 }
 
-/// Marks `presence` from a watch's events: served once it lists, missing on a 404.
-fn track_presence<K>(
-    presence: Arc<ApiPresence>,
-) -> impl FnMut(&Result<Event<K>, watcher::Error>) + Send + 'static {
-    move |event| match event {
-        Ok(Event::InitDone) => presence.served(),
-        Err(error) if is_not_served(error) => presence.missing(),
-        _ => {}
-    }
-}
-
 fn object<'a, K>(change: &Change<'a, K>) -> Option<&'a K> {
     match *change {
         Change::Applied(obj) | Change::Deleted(obj) => Some(obj),
@@ -200,7 +191,7 @@ fn object<'a, K>(change: &Change<'a, K>) -> Option<&'a K> {
 }
 
 /// The hub, once it exists (the mappers are created before it).
-type HubCell = Arc<std::sync::OnceLock<Arc<Hub>>>;
+pub(crate) type HubCell = Arc<std::sync::OnceLock<Arc<Hub>>>;
 
 fn namespaced<K>(client: &Client, namespace: &str) -> Api<K>
 where
@@ -374,101 +365,15 @@ pub fn start_secondary(
         ocm_mapper(hub.clone(), Kind::PlacementBinding),
     ));
 
-    // ManagedClusters → the policies listing them, when joined state or cluster ID changes.
-    let (managed_clusters, writer) = reflector::store();
-    let managed_cluster_api = Arc::new(ApiPresence::default());
-    let (h, r) = (hub.clone(), requeue.clone());
-    let mut identities: HashMap<String, (bool, Option<String>)> = HashMap::new();
-    tasks.push(spawn_watch(
-        watcher::watcher(
-            Api::<ManagedCluster>::all(client.clone()),
-            watcher::Config::default(),
-        )
-        .inspect(track_presence(managed_cluster_api.clone())),
-        writer,
-        "managedclusters",
-        metrics.clone(),
-        (requeue.all.clone(), hub.clone()),
-        move |change| {
-            let Some(hub) = h.get() else { return };
-            let (name, identity) = match change {
-                Change::Applied(mc) => (
-                    mc.name_any(),
-                    Some((mc.is_joined(), mc.cluster_id().map(str::to_owned))),
-                ),
-                Change::Deleted(mc) => (mc.name_any(), None),
-                Change::Relisted | Change::Synced => return,
-            };
-            let previous = match identity {
-                Some(identity) => identities.insert(name.clone(), identity.clone()),
-                None => identities.remove(&name),
-            };
-            if previous != identities.get(&name).cloned() {
-                let names: Vec<String> =
-                    hub.with_index(|i| i.policies_with_cluster(&name).map(str::to_owned).collect());
-                r.each(names.iter().map(String::as_str));
-            }
-        },
-    ));
-
-    // Our ManagedClusterViews → the policies listing the view's cluster (its namespace), when its
-    // scope or answer changes. Only views annotated for DRPolicies count.
-    let (views, writer) = reflector::store();
-    let view_api = Arc::new(ApiPresence::default());
-    let (h, r) = (hub.clone(), requeue.clone());
-    let mut answers: HashMap<(String, String), u64> = HashMap::new();
-    tasks.push(spawn_watch(
-        watcher::watcher(
-            Api::<ManagedClusterView>::all(client.clone()),
-            watcher::Config::default().labels(&format!("{CREATED_BY_RAMEN_LABEL}=true")),
-        )
-        .inspect(track_presence(view_api.clone())),
-        writer,
-        "managedclusterviews",
-        metrics.clone(),
-        (requeue.all.clone(), hub.clone()),
-        move |change| {
-            let Some(hub) = h.get() else { return };
-            let (view, deleted) = match change {
-                Change::Applied(view) => (view, false),
-                Change::Deleted(view) => (view, true),
-                Change::Relisted | Change::Synced => return,
-            };
-            if view.drpolicy_cluster().is_none() {
-                return;
-            }
-            let Some(cluster) = view.metadata.namespace.clone() else {
-                return;
-            };
-            let key = (cluster.clone(), view.name_any());
-            let changed = if deleted {
-                answers.remove(&key).is_some()
-            } else {
-                let mut hasher = DefaultHasher::new();
-                serde_json::to_string(&view.spec.scope)
-                    .unwrap_or_default()
-                    .hash(&mut hasher);
-                serde_json::to_string(&view.status)
-                    .unwrap_or_default()
-                    .hash(&mut hasher);
-                answers.insert(key, hasher.finish()) != Some(hasher.finish())
-            };
-            if changed {
-                let names: Vec<String> = hub.with_index(|i| {
-                    i.policies_with_cluster(&cluster)
-                        .map(str::to_owned)
-                        .collect()
-                });
-                r.each(names.iter().map(String::as_str));
-            }
-        },
-    ));
+    let clusters = crate::cluster_watches::start(client, &hub, &requeue, metrics);
+    tasks.extend(clusters.tasks);
 
     Secondary {
-        managed_clusters,
-        managed_cluster_api,
-        views,
-        view_api,
+        managed_clusters: clusters.managed_clusters,
+        managed_cluster_api: clusters.managed_cluster_api,
+        views: clusters.views,
+        view_api: clusters.view_api,
+        view_client: clusters.view_client,
         drclusters,
         drpcs,
         secrets,
@@ -539,7 +444,9 @@ pub fn policy_stream(
                         .unwrap_or_default()
                 });
                 let new = hub.with_index(|i| i.clusters_of(&name).is_none());
+                let was_metro = hub.with_index(|i| i.is_metro(&name));
                 hub.with_index_mut(|i| i.apply(policy));
+                let metro_changed = was_metro != hub.with_index(|i| i.is_metro(&name));
                 for dropped in previous.iter().filter(|c| !policy.contains_cluster(c)) {
                     let _ = requeue.released_clusters.send(dropped.clone());
                 }
@@ -547,8 +454,14 @@ pub fn policy_stream(
                 if fingerprints.insert(name, fingerprint) != Some(fingerprint) {
                     hub.distribute_for_policy(policy, &previous);
                 }
-                if new {
+                if new || metro_changed {
+                    // Conflicts are re-decided: a new policy, or one whose sync peer classes (its
+                    // metro groups) appeared or went.
                     requeue.each(sharing(hub, policy).iter().map(String::as_str));
+                }
+                if metro_changed {
+                    // Holders are re-decided too (a conflicting policy does not start holding).
+                    hub.distribute_for_policy(policy, &previous);
                 }
             }
             Ok(Event::Delete(policy)) => {

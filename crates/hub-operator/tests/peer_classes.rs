@@ -279,13 +279,26 @@ async fn a_cluster_reporting_no_storage_classes_keeps_its_stored_peer_classes() 
     .await;
     // dr3's DRClusterConfig momentarily lists nothing (Ramen HEAD wipes the peers: BH7).
     hub.managed.set_classes("dr3", Vec::new());
-    eventually("dr3's class views pruned", || async {
-        (views_on(&hub, "dr3").await == ["dr3-drcconfig-mcv"]).then_some(())
+    let api: Api<ManagedClusterView> = Api::namespaced(hub.client.clone(), "dr3");
+    eventually("dr3's empty report answered", || async {
+        let view = api.get("dr3-drcconfig-mcv").await.ok()?;
+        let config: drpolicy_api::DRClusterConfig = drpolicy_api::view::read_result(&view).ok()?;
+        config
+            .status
+            .unwrap_or_default()
+            .storage_classes()
+            .is_empty()
+            .then_some(())
     })
     .await;
     hub.quiet().await;
     let policy = hub.policies().get("metro").await.unwrap();
     assert_eq!(peers(&policy).0.len(), 1, "stored peers kept");
+    // Its class views stay too, ready for its next report.
+    assert_eq!(
+        views_on(&hub, "dr3").await,
+        ["dr3-drcconfig-mcv", "metro-sc-mcv", "metro-snap-vsc-mcv"]
+    );
 }
 
 #[tokio::test]
@@ -301,12 +314,12 @@ async fn the_class_views_of_a_cluster_no_policy_lists_any_more_are_deleted() {
     let all = ["dr2-drcconfig-mcv", "metro-sc-mcv", "metro-snap-vsc-mcv"];
     assert_eq!(views_on(&hub, "dr2").await, all);
 
-    // dr3 is still listed by b: its views stay; dr2 is listed by none: its class views go, the
-    // DRClusterConfig view (shared with Ramen's DRCluster controller) stays.
+    // dr3 is still listed by b: its views stay; dr2 is listed by none: its class views go, except
+    // those Ramen's DRCluster controller shares (DRClusterConfig and StorageClass views).
     hub.delete_policy("a").await;
     hub.wait_policy_gone("a").await;
     eventually("dr2's class views deleted", || async {
-        (views_on(&hub, "dr2").await == ["dr2-drcconfig-mcv"]).then_some(())
+        (views_on(&hub, "dr2").await == ["dr2-drcconfig-mcv", "metro-sc-mcv"]).then_some(())
     })
     .await;
     assert_eq!(
@@ -489,4 +502,27 @@ async fn a_view_an_older_ramen_created_without_our_label_is_adopted_once() {
         .filter(|w| w.contains("managedclusterviews") && w.contains("dr1"))
         .collect();
     assert_eq!(view_writes, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn an_older_policy_becoming_metro_invalidates_a_newer_one_sharing_its_group() {
+    let hub = Hub::running().await;
+    let mut table = sync_peers(&["dr2", "dr3"], "metro", "array-1");
+    // dr3 offers the metro class from the start; dr2 reports nothing yet.
+    hub.managed.set_cluster("dr3", table.remove("dr3").unwrap());
+    hub.create_policy("older", &["dr2", "dr3"]).await;
+    hub.wait_condition("older", COMPUTED, "True", "Computed")
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    hub.create_policy("newer", &["dr1", "dr3"]).await;
+    hub.wait_condition("newer", "Validated", "True", "Succeeded")
+        .await;
+
+    // Only dr2's answers change (they requeue "older" alone); "older" becomes metro over {dr2, dr3},
+    // which holds dr3: "newer" must be re-checked.
+    hub.managed.set_cluster("dr2", table.remove("dr2").unwrap());
+    let message = hub
+        .wait_condition("newer", "Validated", "False", "DRPolicyConflictFound")
+        .await;
+    assert!(message.ends_with("another drpolicy older"), "{message}");
 }
