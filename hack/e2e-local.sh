@@ -62,7 +62,7 @@ grep -q 'answering ManagedClusterViews' "$state/view-agent.log" ||
 
 health_port=$(free_port)
 metrics_port=$(free_port)
-POD_NAMESPACE="$namespace" POD_NAME=e2e-operator LOG_FORMAT=json RUST_LOG=info \
+POD_NAMESPACE="$namespace" POD_NAME=e2e-operator LOG_FORMAT=json RUST_LOG="${E2E_OPERATOR_RUST_LOG:-info}" \
   "$target/debug/hub-operator" run \
   --health-probe-bind-address "127.0.0.1:$health_port" \
   --metrics-bind-address "127.0.0.1:$metrics_port" \

@@ -5,7 +5,7 @@
 //! Ramen reads Namespaces from a cluster-wide cache; we do not watch Namespaces (that would cache every
 //! namespace of the hub for one name). Instead the namespace is checked once per name with a GET (and
 //! created when missing), then remembered: a converged hub pays nothing. A namespace deleted later is
-//! re-created when the config changes or the operator restarts.
+//! re-created when the configured name changes or the operator restarts.
 
 use drpolicy_api::names::{CREATED_BY_RAMEN_LABEL, CREATED_BY_RAMEN_LABEL_VALUE};
 use k8s_openapi::api::core::v1::Namespace;

@@ -25,6 +25,19 @@ use std::time::{Duration, Instant};
 /// carries the peer classes), and a hub whose agent is slow or absent still gets its report.
 pub const ANSWER_GRACE: Duration = Duration::from_secs(10);
 
+/// Whether `cached` is an older version of the object than `mine`. resourceVersions are opaque in
+/// principle; every API server we know numbers them (etcd revisions), so they are compared as numbers
+/// when both are, and an unnumbered cache is taken as current (the behaviour without a memo).
+fn older(cached: &ManagedClusterView, mine: &ManagedClusterView) -> bool {
+    let version = |v: &ManagedClusterView| {
+        v.metadata
+            .resource_version
+            .as_deref()
+            .and_then(|rv| rv.parse::<u64>().ok())
+    };
+    matches!((version(cached), version(mine)), (Some(c), Some(m)) if c < m)
+}
+
 /// Whether the API server serves a kind we watch but do not install (OCM's ManagedCluster and
 /// ManagedClusterView): known once its watch listed or failed with 404.
 #[derive(Debug, Default)]
@@ -94,23 +107,27 @@ impl Views {
         Api::namespaced(self.client.clone(), cluster)
     }
 
-    /// The view as last known: our own last write while the watch has not delivered it, else the cache.
+    /// The view as last known: the cache once it shows our own last write (or something newer), our
+    /// write until then.
     fn known(&self, key: &ObjectRef<ManagedClusterView>) -> Option<Arc<ManagedClusterView>> {
-        if let Some(own) = lock(&self.created).get(key) {
-            return Some(own.clone());
+        let cached = self.store.get(key);
+        let mut own = lock(&self.created);
+        let Some(mine) = own.get(key) else {
+            return cached;
+        };
+        match &cached {
+            Some(cached) if !older(cached, mine) => {
+                own.remove(key);
+                Some(cached.clone())
+            }
+            _ => Some(mine.clone()),
         }
-        self.store.get(key)
     }
 
-    /// The watch delivered `view` (or its deletion): a remembered own write of that version is shown.
+    /// The watch delivered the deletion of `view`: nothing of ours about it stays.
     pub fn observed(&self, view: &ManagedClusterView, deleted: bool) {
-        let key = ObjectRef::from_obj(view);
-        let mut own = lock(&self.created);
-        let shown = own.get(&key).is_some_and(|mine| {
-            deleted || mine.metadata.resource_version == view.metadata.resource_version
-        });
-        if shown {
-            own.remove(&key);
+        if deleted {
+            lock(&self.created).remove(&ObjectRef::from_obj(view));
         }
     }
 
@@ -356,5 +373,59 @@ async fn forget_if_unused(views: &Views, hub: &crate::hub::Hub, cluster: &str) {
             )
         }
         Err(error) => tracing::warn!(cluster, error = %error, "unable to delete unused views"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::runtime::watcher::Event;
+
+    fn view(version: &str, answered: bool) -> ManagedClusterView {
+        let mut view = ViewTarget::DRClusterConfig.desired("east", "east");
+        view.metadata.resource_version = Some(version.to_owned());
+        if answered {
+            view.status = Some(Default::default());
+        }
+        view
+    }
+
+    fn views_over(cached: &[ManagedClusterView]) -> Views {
+        let (store, mut writer) = kube::runtime::reflector::store();
+        for v in cached {
+            writer.apply_watcher_event(&Event::Apply(v.clone()));
+        }
+        let config = kube::Config::new("http://127.0.0.1:9".parse().unwrap());
+        let client = Client::try_from(config).unwrap();
+        Views::new(client, store, Arc::new(ApiPresence::default()))
+    }
+
+    fn remember(views: &Views, mine: ManagedClusterView) -> ObjectRef<ManagedClusterView> {
+        let key = ObjectRef::from_obj(&mine);
+        lock(&views.created).insert(key.clone(), Arc::new(mine));
+        key
+    }
+
+    #[tokio::test]
+    async fn our_write_wins_over_an_older_cache_and_yields_to_a_newer_one() {
+        // The watch has not delivered our write (version 10) yet: the cache still shows version 9.
+        let views = views_over(&[view("9", false)]);
+        let key = remember(&views, view("10", false));
+        assert_eq!(
+            views
+                .known(&key)
+                .unwrap()
+                .metadata
+                .resource_version
+                .as_deref(),
+            Some("10")
+        );
+        // The watch delivered our write and the agent's answer before we even remembered the write:
+        // the cache is newer, and the memo must not hide the answer.
+        let views = views_over(&[view("11", true)]);
+        let key = remember(&views, view("10", false));
+        let known = views.known(&key).unwrap();
+        assert!(known.status.is_some(), "the answered view is seen");
+        assert!(lock(&views.created).is_empty(), "the memo is dropped");
     }
 }

@@ -526,3 +526,44 @@ async fn an_older_policy_becoming_metro_invalidates_a_newer_one_sharing_its_grou
         .await;
     assert!(message.ends_with("another drpolicy older"), "{message}");
 }
+
+#[tokio::test]
+async fn views_deleted_with_their_last_policy_are_recreated_by_the_next_one() {
+    let mut hub = Hub::prepared(support::CONFIG).await;
+    hub.silence_views("dr2");
+    hub.start_operator().await;
+    let table = async_peers(
+        &[("dr1", "ceph-1"), ("dr3", "ceph-3")],
+        "rbd",
+        "rep-1",
+        "5m",
+    );
+    for (cluster, objects) in table {
+        hub.managed.set_cluster(&cluster, objects);
+    }
+    hub.create_policy("first", &["dr1", "dr3"]).await;
+    hub.wait_condition("first", COMPUTED, "True", "Computed")
+        .await;
+    hub.delete_policy("first").await;
+    hub.wait_policy_gone("first").await;
+    eventually("dr1's replication view deleted", || async {
+        (!views_on(&hub, "dr1")
+            .await
+            .iter()
+            .any(|v| v.ends_with("-vrc-mcv")))
+        .then_some(())
+    })
+    .await;
+
+    hub.create_policy("second", &["dr1", "dr2"]).await;
+    let message = eventually("waiting for dr2 only", || async {
+        let (_, reason, message) = hub.condition("second", COMPUTED).await?;
+        (reason == "WaitingForViews" && message.contains("dr2/dr2-drcconfig-mcv"))
+            .then_some(message)
+    })
+    .await;
+    assert!(
+        message.contains("missing ManagedClusterView conditions"),
+        "{message}"
+    );
+}
