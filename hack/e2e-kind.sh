@@ -6,6 +6,8 @@
 # Needs docker, kind, kubectl, promtool and cargo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=hack/lib/view-agent.sh
+source hack/lib/view-agent.sh
 
 die() { printf 'e2e: error: %s\n' "$*" >&2; exit 1; }
 for tool in docker kind kubectl promtool cargo; do
@@ -45,13 +47,7 @@ trap cleanup EXIT
   --never-answer e2e-silent >"$state/view-agent.log" 2>&1 &
 view_agent=$!
 pids+=("$view_agent")
-for _ in $(seq 600); do
-  grep -q 'answering ManagedClusterViews' "$state/view-agent.log" && break
-  kill -0 "$view_agent" 2>/dev/null || break
-  sleep 0.1
-done
-grep -q 'answering ManagedClusterViews' "$state/view-agent.log" ||
-  die "the view agent did not start: $(tail -5 "$state/view-agent.log")"
+wait_view_agent "$view_agent" "$state/view-agent.log" || die "the view agent did not start"
 
 metrics_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 kubectl --context "kind-$cluster" -n "$namespace" port-forward "service/$release-metrics" \

@@ -6,6 +6,8 @@
 # (Debian package `prometheus`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=hack/lib/view-agent.sh
+source hack/lib/view-agent.sh
 
 die() { printf 'e2e-local: error: %s\n' "$*" >&2; exit 1; }
 command -v kubectl >/dev/null || die "kubectl is not installed"
@@ -52,13 +54,7 @@ kubectl create namespace "$namespace" >/dev/null
   >"$state/view-agent.log" 2>&1 &
 view_agent=$!
 pids+=("$view_agent")
-for _ in $(seq 300); do
-  grep -q 'answering ManagedClusterViews' "$state/view-agent.log" && break
-  kill -0 "$view_agent" 2>/dev/null || break
-  sleep 0.1
-done
-grep -q 'answering ManagedClusterViews' "$state/view-agent.log" ||
-  die "the view agent did not start: $(tail -5 "$state/view-agent.log")"
+wait_view_agent "$view_agent" "$state/view-agent.log" || die "the view agent did not start"
 
 health_port=$(free_port)
 metrics_port=$(free_port)

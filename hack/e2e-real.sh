@@ -17,6 +17,8 @@
 # Needs go, cargo, python3, openssl, npm (for helm) and promtool; everything else is built or fetched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=hack/lib/view-agent.sh
+source hack/lib/view-agent.sh
 
 namespace=ramen-system
 release=ramen-hub-operator
@@ -72,13 +74,7 @@ step "starting the view agent"
   --table examples/hub/managed-clusters/views.yaml --never-answer e2e-silent >"$state/view-agent.log" 2>&1 &
 view_agent=$!
 pids+=("$view_agent")
-for _ in $(seq 600); do
-  grep -q 'answering ManagedClusterViews' "$state/view-agent.log" && break
-  kill -0 "$view_agent" 2>/dev/null || break
-  sleep 0.1
-done
-grep -q 'answering ManagedClusterViews' "$state/view-agent.log" ||
-  die "the view agent did not start: $(tail -5 "$state/view-agent.log")"
+wait_view_agent "$view_agent" "$state/view-agent.log" || die "the view agent did not start"
 
 step "helm install $release (the Deployment gets no Pod: there is no node)"
 "$HELM" install "$release" charts/ramen-hub-operator --namespace "$namespace" --create-namespace \

@@ -7,6 +7,8 @@
 # included. Keeps running until Ctrl-C. Needs cargo and kubectl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=hack/lib/view-agent.sh
+source hack/lib/view-agent.sh
 
 command -v kubectl >/dev/null || { echo "run-local needs kubectl on PATH" >&2; exit 1; }
 
@@ -52,13 +54,7 @@ echo "example hub applied (examples/hub/)"
   >"$state/view-agent.log" 2>&1 &
 view_agent=$!
 pids+=("$view_agent")
-for _ in $(seq 300); do
-  grep -q 'answering ManagedClusterViews' "$state/view-agent.log" && break
-  kill -0 "$view_agent" 2>/dev/null || break
-  sleep 0.1
-done
-grep -q 'answering ManagedClusterViews' "$state/view-agent.log" ||
-  { echo "the view agent did not start; see $state/view-agent.log" >&2; exit 1; }
+wait_view_agent "$view_agent" "$state/view-agent.log" || exit 1
 echo "view agent answering for dr1 and dr2 (examples/hub/managed-clusters/views.yaml)"
 
 POD_NAMESPACE=ramen-system "$target/debug/hub-operator" run --leader-elect=false \
