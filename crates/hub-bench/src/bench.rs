@@ -1,37 +1,49 @@
-//! The scale benchmark: P DRPolicies over C DRClusters with S S3 profiles and Secrets, N unrelated
-//! Secrets elsewhere; the operator as a process from start to convergence, then a quiet period, a
-//! forced relist, a ConfigMap touch without effect and one Secret rotation; against a bare
-//! `kube::Client` that issues exactly the minimal writes on an identically seeded server.
+//! The scale benchmark: P DRPolicies over C DRClusters (each a joined OCM ManagedCluster whose
+//! classes OCM's view agent reports) with S S3 profiles and Secrets, N unrelated Secrets elsewhere; the
+//! operator as a process from start to convergence, then a quiet period, a forced relist, a ConfigMap
+//! touch without effect and one Secret rotation; against a bare `kube::Client` that issues exactly the
+//! minimal writes on an identically seeded server.
 
 use anyhow::{Context, bail};
+use drpolicy_api::names::ocm_names::Format;
 use drpolicy_api::names::{
     DRPOLICY_FINALIZER, HUB_OPERATOR_CONFIGMAP, OCM_BACKUP_LABEL, OCM_BACKUP_LABEL_VALUE,
-    SECRET_POLICY_FINALIZER, condition as names,
+    condition as names,
 };
 use drpolicy_api::ocm::{PlacementBinding, PlacementRule, Policy};
+use drpolicy_api::view::ManagedClusterView;
 use drpolicy_api::{DRCluster, DRPolicy};
+use e2e::views::{ClusterTable, async_peers, merge_tables, sync_peers};
 use futures::StreamExt;
 use k8s_openapi::ByteString;
-use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::core::PartialObjectMeta;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
+use peer_classes::PeerClasses;
 use secret_propagator::{FIELD_MANAGER, PlanInputs, Scope, SecretState, Secrets, plan};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use test_apiserver::{ServerConfig, TestApiServer};
+use test_apiserver::{Hooks, Mark, RequestRecord, ServerConfig, TestApiServer};
 use tokio::task::JoinHandle;
 
-use crate::hub::{self, NAMESPACE, Profile};
+use crate::hub::{self, ASYNC_INTERVAL, ConfigOptions, NAMESPACE, Profile, SYNC_INTERVAL};
 use crate::leak::{self, Needles};
+use crate::managed::{self, Agents};
 use crate::operator::{Operator, OperatorOptions};
 use crate::requests::Counts;
+
+/// The operator's condition saying the peer classes were computed from every cluster's answers.
+pub const PEER_CLASSES_COMPUTED: &str = "PeerClassesComputed";
+/// Its reason when they were.
+pub const REASON_COMPUTED: &str = "Computed";
 
 /// Sizes and knobs of one benchmark run.
 #[derive(Debug, Clone, clap::Args, Serialize)]
@@ -39,9 +51,13 @@ pub struct BenchArgs {
     /// DRPolicies (P), each over two DRClusters.
     #[arg(long, default_value_t = 300)]
     pub policies: usize,
-    /// DRClusters (C).
+    /// DRClusters (C), each with a joined ManagedCluster.
     #[arg(long, default_value_t = 30)]
     pub clusters: usize,
+    /// Of the C clusters, pairs sharing one storage (metro): each pair carries one policy of its own,
+    /// which gets sync peer classes; the other policies pair the remaining clusters and get async ones.
+    #[arg(long, default_value_t = 2)]
+    pub metro_pairs: usize,
     /// S3 profiles and their Secrets (S); cluster i uses profile i mod S.
     #[arg(long, default_value_t = 5)]
     pub profiles: usize,
@@ -51,6 +67,17 @@ pub struct BenchArgs {
     /// Size of each unrelated Secret's data in bytes.
     #[arg(long, default_value_t = 32 * 1024)]
     pub unrelated_bytes: usize,
+    /// `kubeObjectProtection.veleroNamespaceName` of the config: every Secret is also distributed in
+    /// the velero format. Empty: the config does not set it (ramen format only).
+    #[arg(long, default_value = "velero")]
+    pub velero_namespace: String,
+    /// `ramenOpsNamespace` of the config (the operator creates it). Empty: not set.
+    #[arg(long, default_value = "ramen-ops")]
+    pub ops_namespace: String,
+    /// OCM view agents answering the operator's ManagedClusterViews, each for its share of the
+    /// clusters (OCM runs one per managed cluster; one agent answers one view at a time).
+    #[arg(long, default_value_t = 4)]
+    pub view_agents: usize,
     /// `--max-concurrent-reconciles` of the operator, and the baseline's requests in flight.
     #[arg(long, default_value_t = 8)]
     pub concurrency: u16,
@@ -63,9 +90,14 @@ pub struct BenchArgs {
     /// Where to write the results as JSON.
     #[arg(long, default_value = "target/hub-bench/results.json")]
     pub json: PathBuf,
-    /// Directory of the operator log.
+    /// Directory of the operator log, and of `requests.txt`: the operator's requests from its start
+    /// until the server was quiet after convergence, in the order the server logged them.
     #[arg(long, default_value = "target/hub-bench")]
     pub out_dir: PathBuf,
+    /// `RUST_LOG` of the operator (`debug` shows each view creation, each wait for answers and each
+    /// retry after a conflict).
+    #[arg(long, default_value = "info,kube_lease_manager=warn")]
+    pub rust_log: String,
 }
 
 /// S3 credentials of the hub Secrets; the leak check looks for them.
@@ -75,42 +107,70 @@ pub const SECRET_KEY: &str = "hubbench-secret-key-a7d04b";
 /// The value a Secret is rotated to during the run.
 pub const ROTATED_KEY: &str = "hubbench-rotated-key-3f88e0";
 
-/// Names and the policy → clusters → profile → Secret layout of a benchmark hub.
+/// Names and the policy → clusters → profile → Secret layout of a benchmark hub, and what its managed
+/// clusters hold.
 #[derive(Debug, Clone)]
 pub struct Layout {
     /// P.
     pub policies: usize,
     /// C.
     pub clusters: usize,
+    /// Metro pairs (the first 2 × this many clusters).
+    pub metro_pairs: usize,
     /// S.
     pub profiles: usize,
+    /// What the config says besides its profiles.
+    pub config: ConfigOptions,
+}
+
+fn non_empty(value: &str) -> Option<String> {
+    (!value.is_empty()).then(|| value.to_owned())
 }
 
 impl Layout {
-    /// The layout of `args`; fails when P exceeds the distinct cluster pairs.
+    /// The layout of `args`; fails when the policies do not fit the clusters.
     pub fn new(args: &BenchArgs) -> anyhow::Result<Layout> {
         let layout = Layout {
             policies: args.policies,
             clusters: args.clusters,
+            metro_pairs: args.metro_pairs,
             profiles: args.profiles.max(1),
+            config: ConfigOptions {
+                distribution_enabled: true,
+                velero_namespace: non_empty(&args.velero_namespace),
+                ops_namespace: non_empty(&args.ops_namespace),
+            },
         };
-        if layout.clusters < 2 {
-            bail!("at least two clusters are needed");
-        }
-        let pairs = layout.clusters * (layout.clusters - 1) / 2;
-        if layout.policies > pairs {
+        if layout.clusters < 2 * layout.metro_pairs {
             bail!(
-                "{} policies need more than {} clusters ({pairs} pairs)",
-                layout.policies,
-                layout.clusters
+                "{} metro pairs need {} clusters",
+                layout.metro_pairs,
+                2 * layout.metro_pairs
+            );
+        }
+        let regional = layout.regional_policies();
+        let c = layout.regional_clusters();
+        if regional > 0 && c < 2 {
+            bail!("at least two clusters besides the metro pairs are needed");
+        }
+        let pairs = c * c.saturating_sub(1) / 2;
+        if regional > pairs {
+            bail!(
+                "{regional} regional policies need more than {c} clusters besides the metro pairs \
+                 ({pairs} pairs)"
             );
         }
         Ok(layout)
     }
 
-    /// Cluster `i`.
+    /// Cluster `i` (the first 2 × metro pairs are the metro clusters).
     pub fn cluster(&self, i: usize) -> String {
         format!("dr-{i:04}")
+    }
+
+    /// Every cluster name.
+    pub fn cluster_names(&self) -> Vec<String> {
+        (0..self.clusters).map(|i| self.cluster(i)).collect()
     }
 
     /// Profile `k`.
@@ -131,10 +191,31 @@ impl Layout {
         format!("bench-{j:05}")
     }
 
-    /// The cluster indexes of policy `j`: distinct pairs by growing distance, spread over all clusters.
-    pub fn pair(&self, j: usize) -> (usize, usize) {
-        let c = self.clusters;
-        let mut index = j;
+    /// How many policies are metro (one per metro pair, as far as P goes).
+    pub fn metro_policies(&self) -> usize {
+        self.metro_pairs.min(self.policies)
+    }
+
+    /// How many policies are regional.
+    pub fn regional_policies(&self) -> usize {
+        self.policies - self.metro_policies()
+    }
+
+    /// How many clusters are not in a metro pair.
+    pub fn regional_clusters(&self) -> usize {
+        self.clusters - 2 * self.metro_pairs
+    }
+
+    /// Whether policy `j` is a metro one.
+    pub fn is_metro(&self, j: usize) -> bool {
+        j < self.metro_policies()
+    }
+
+    /// The regional cluster indexes of regional policy `r`: distinct pairs by growing distance, spread
+    /// over all regional clusters (0-based among them).
+    pub fn pair(&self, r: usize) -> (usize, usize) {
+        let c = self.regional_clusters();
+        let mut index = r;
         let mut distance = 1;
         loop {
             // Distance d pairs (a, a + d); at d = c/2 with c even each pair would appear twice.
@@ -147,23 +228,111 @@ impl Layout {
         }
     }
 
+    /// The cluster indexes of policy `j`.
+    pub fn policy_indexes(&self, j: usize) -> (usize, usize) {
+        if self.is_metro(j) {
+            return (2 * j, 2 * j + 1);
+        }
+        let offset = 2 * self.metro_pairs;
+        let (a, b) = self.pair(j - self.metro_policies());
+        (offset + a, offset + b)
+    }
+
     /// The cluster names of policy `j`.
     pub fn policy_clusters(&self, j: usize) -> Vec<String> {
-        let (a, b) = self.pair(j);
+        let (a, b) = self.policy_indexes(j);
         vec![self.cluster(a), self.cluster(b)]
+    }
+
+    /// The scheduling interval of policy `j`.
+    pub fn interval(&self, j: usize) -> &'static str {
+        if self.is_metro(j) {
+            SYNC_INTERVAL
+        } else {
+            ASYNC_INTERVAL
+        }
+    }
+
+    /// DRPolicy `j` as seeded.
+    pub fn drpolicy(&self, j: usize) -> DRPolicy {
+        hub::drpolicy_every(&self.policy(j), &self.policy_clusters(j), self.interval(j))
     }
 
     /// The RamenConfig.
     pub fn config_yaml(&self) -> String {
         let profiles: Vec<Profile> = (0..self.profiles).map(|k| self.profile(k)).collect();
-        hub::config_yaml(&profiles, true)
+        hub::config_yaml(&profiles, &self.config)
     }
 
-    /// For every Secret some policy needs, the clusters its PlacementRule must list.
+    /// The formats every Secret is distributed in.
+    pub fn formats(&self) -> Vec<Format> {
+        if self.config.velero_namespace.is_some() {
+            Format::ALL.to_vec()
+        } else {
+            vec![Format::Ramen]
+        }
+    }
+
+    /// What each managed cluster holds: each metro pair one StorageClass `metro` of one shared storage
+    /// with its VolumeSnapshotClass (sync peers); every other cluster StorageClass `rbd` of its own
+    /// storage with a VolumeReplicationClass replicating every [`ASYNC_INTERVAL`] under one
+    /// replication ID and a VolumeSnapshotClass (async peers, replicated), and every second one also
+    /// StorageClass `cephfs` with a VolumeSnapshotClass only (async peers through snapshots); each
+    /// cluster's DRClusterConfig lists its classes.
+    pub fn managed_objects(&self) -> ClusterTable {
+        let mut tables = Vec::new();
+        for k in 0..self.metro_pairs {
+            let (a, b) = (self.cluster(2 * k), self.cluster(2 * k + 1));
+            tables.push(sync_peers(&[&a, &b], "metro", &format!("metro-array-{k}")));
+        }
+        let regional: Vec<(String, String)> = (2 * self.metro_pairs..self.clusters)
+            .map(|i| (self.cluster(i), format!("rbd-array-{i:04}")))
+            .collect();
+        let refs: Vec<(&str, &str)> = regional
+            .iter()
+            .map(|(c, s)| (c.as_str(), s.as_str()))
+            .collect();
+        tables.push(async_peers(&refs, "rbd", "rbd-replication", ASYNC_INTERVAL));
+        let snapshots: ClusterTable = (2 * self.metro_pairs..self.clusters)
+            .step_by(2)
+            .map(|i| {
+                let objects = managed::snapshot_only_classes(&format!("cephfs-array-{i:04}"));
+                (self.cluster(i), objects)
+            })
+            .collect();
+        tables.push(snapshots);
+        merge_tables(tables)
+    }
+
+    /// The peer classes each policy should end with, by policy name.
+    pub fn expected_peers(&self, table: &ClusterTable) -> BTreeMap<String, PeerClasses> {
+        (0..self.policies)
+            .map(|j| {
+                let peers =
+                    managed::expected_peers(table, &self.policy_clusters(j), self.interval(j));
+                (self.policy(j), peers)
+            })
+            .collect()
+    }
+
+    /// The clusters some policy lists.
+    pub fn used_clusters(&self) -> BTreeSet<String> {
+        (0..self.policies)
+            .flat_map(|j| self.policy_clusters(j))
+            .collect()
+    }
+
+    /// Every view the operator must create (`namespace/name`).
+    pub fn expected_views(&self, table: &ClusterTable) -> BTreeSet<String> {
+        let used = self.used_clusters();
+        managed::expected_views(table, used.iter().map(String::as_str))
+    }
+
+    /// For every Secret some policy needs, the clusters its PlacementRules must list.
     pub fn expected_rules(&self) -> BTreeMap<String, BTreeSet<String>> {
         let mut rules: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for j in 0..self.policies {
-            let (a, b) = self.pair(j);
+            let (a, b) = self.policy_indexes(j);
             for i in [a, b] {
                 let secret = self.profile(self.profile_of(i)).secret;
                 let clusters = rules.entry(secret).or_default();
@@ -174,16 +343,57 @@ impl Layout {
         rules
     }
 
-    /// The fewest writes that take the seeded hub to the converged one: per policy one metadata patch
-    /// (label and finalizer) and one status patch; per needed Secret its finalizer, the
-    /// PlacementBinding, the Policy and the PlacementRule; the ConfigMap backup label.
-    pub fn minimal_writes(&self) -> usize {
-        2 * self.policies + 4 * self.expected_rules().len() + 1
+    /// The fewest writes that take the seeded hub to the converged one (see [`MinimalWrites`]).
+    pub fn minimal_writes(&self, table: &ClusterTable) -> MinimalWrites {
+        let secrets = self.expected_rules().len();
+        MinimalWrites {
+            policy_metadata: self.policies,
+            policy_status: self.policies,
+            views: self.expected_views(table).len(),
+            secret_finalizers: secrets,
+            ocm_objects: 3 * secrets * self.formats().len(),
+            configmap_label: 1,
+            ops_namespace: usize::from(self.config.ops_namespace.is_some()),
+        }
     }
 }
 
-/// Seeds a hub: CRDs, namespace, ConfigMap, S Secrets, C validated DRClusters, N unrelated Secrets in
-/// other namespaces, P DRPolicies.
+/// The fewest writes that take the seeded hub to the converged one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MinimalWrites {
+    /// One metadata patch per policy (backup label and finalizer).
+    pub policy_metadata: usize,
+    /// One status patch per policy (`Validated`, `SecretsDistributed`, `PeerClassesComputed` and the
+    /// peer classes together).
+    pub policy_status: usize,
+    /// One ManagedClusterView per cluster used by a policy for its DRClusterConfig, and one per class
+    /// that config lists (shared by every policy of the cluster).
+    pub views: usize,
+    /// One patch per needed Secret adding the finalizers of every format at once.
+    pub secret_finalizers: usize,
+    /// PlacementBinding, Policy and PlacementRule per needed Secret and format.
+    pub ocm_objects: usize,
+    /// The ConfigMap's backup label.
+    pub configmap_label: usize,
+    /// The Ramen ops namespace, when the config names one.
+    pub ops_namespace: usize,
+}
+
+impl MinimalWrites {
+    /// All of them.
+    pub fn total(&self) -> usize {
+        self.policy_metadata
+            + self.policy_status
+            + self.views
+            + self.secret_finalizers
+            + self.ocm_objects
+            + self.configmap_label
+            + self.ops_namespace
+    }
+}
+
+/// Seeds a hub: CRDs, namespace, ConfigMap, S Secrets, C validated DRClusters with joined
+/// ManagedClusters, N unrelated Secrets in other namespaces, P DRPolicies.
 pub async fn seed(client: &Client, layout: &Layout, args: &BenchArgs) -> anyhow::Result<()> {
     hub::install_crds(client).await?;
     hub::create_namespace(client, NAMESPACE).await?;
@@ -205,8 +415,10 @@ pub async fn seed(client: &Client, layout: &Layout, args: &BenchArgs) -> anyhow:
             .await?;
     }
     hub::for_each_parallel(0..layout.clusters, 32, |i| async move {
+        let name = layout.cluster(i);
+        hub::register_managed_cluster(client, &name).await?;
         let profile = layout.profile(layout.profile_of(i)).name;
-        hub::create_validated_drcluster(client, &layout.cluster(i), &profile).await
+        hub::create_validated_drcluster(client, &name, &profile).await
     })
     .await?;
 
@@ -236,10 +448,7 @@ pub async fn seed(client: &Client, layout: &Layout, args: &BenchArgs) -> anyhow:
 
     hub::for_each_parallel(0..layout.policies, 32, |j| async move {
         Api::<DRPolicy>::all(client.clone())
-            .create(
-                &PostParams::default(),
-                &hub::drpolicy(&layout.policy(j), &layout.policy_clusters(j)),
-            )
+            .create(&PostParams::default(), &layout.drpolicy(j))
             .await?;
         Ok(())
     })
@@ -255,12 +464,18 @@ fn server_config() -> ServerConfig {
     }
 }
 
-/// The baseline: on a freshly seeded server, a bare client issues exactly the minimal writes (the
-/// operator's own objects, built by the same `secret-propagator` builders), `concurrency` in flight.
+/// The baseline: on a freshly seeded server (with the same OCM view agents answering), a bare client
+/// issues exactly the minimal writes (the operator's own objects, built by the same `drpolicy-api` and
+/// `secret-propagator` builders), `concurrency` in flight: the ops namespace, the views, per policy
+/// its metadata and its status with the expected peer classes, per Secret its finalizers and OCM
+/// objects. It does not wait for the views' answers (it knows the peer classes beforehand), and it
+/// leaves out the ConfigMap label.
 pub async fn baseline(layout: &Layout, args: &BenchArgs) -> anyhow::Result<Baseline> {
     let server = TestApiServer::start_with(server_config()).await?;
     let client = hub::harness_client(&server)?;
     seed(&client, layout, args).await?;
+    let table = layout.managed_objects();
+    let agents = Agents::spawn(&server, &table, args.view_agents)?;
     server
         .wait_quiet(Duration::from_millis(200), Duration::from_secs(60))
         .await?;
@@ -281,9 +496,7 @@ pub async fn baseline(layout: &Layout, args: &BenchArgs) -> anyhow::Result<Basel
         .iter()
         .map(|s| (s.name_any(), SecretState::from_meta(&s.metadata)))
         .collect();
-    let policies: Vec<DRPolicy> = (0..layout.policies)
-        .map(|j| hub::drpolicy(&layout.policy(j), &layout.policy_clusters(j)))
-        .collect();
+    let policies: Vec<DRPolicy> = (0..layout.policies).map(|j| layout.drpolicy(j)).collect();
     let inputs = PlanInputs {
         namespace: NAMESPACE,
         config: &config,
@@ -291,41 +504,97 @@ pub async fn baseline(layout: &Layout, args: &BenchArgs) -> anyhow::Result<Basel
         secrets: &secrets,
     };
     let plan = plan(&inputs, &policies, Scope::All);
+    let peers = layout.expected_peers(&table);
+
+    let ops_jobs = layout.config.ops_namespace.clone().map(Job::Namespace);
+    let view_jobs = layout.used_clusters().into_iter().flat_map(|cluster| {
+        let objects = table.get(&cluster).cloned().unwrap_or_default();
+        managed::view_targets(&cluster, &objects)
+            .into_iter()
+            .map(move |(target, object)| Job::View(Box::new(target.desired(&cluster, &object))))
+    });
+    let policy_jobs = (0..layout.policies).map(|j| Job::Policy(layout.policy(j)));
+    let secret_jobs = plan.secrets.keys().cloned().map(Job::Secret);
+    let jobs: Vec<Job> = ops_jobs
+        .into_iter()
+        .chain(view_jobs)
+        .chain(policy_jobs)
+        .chain(secret_jobs)
+        .collect();
 
     let mark = server.hooks().mark();
     let started = Instant::now();
-    let policy_jobs = (0..layout.policies).map(|j| Job::Policy(layout.policy(j)));
-    let secret_jobs = plan.secrets.keys().cloned().map(Job::Secret);
-    let jobs: Vec<Job> = policy_jobs.chain(secret_jobs).collect();
+    let views_done = &AtomicU64::new(0);
     let plan = &plan;
     let secrets = &secrets;
+    let peers = &peers;
     let client = &client;
     hub::for_each_parallel(
         jobs,
         usize::from(args.concurrency.max(1)),
         |job| async move {
             match job {
-                Job::Policy(name) => baseline_policy(client, &name).await,
+                Job::Namespace(name) => baseline_namespace(client, &name).await,
+                Job::View(view) => {
+                    baseline_view(client, &view).await?;
+                    let at = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+                    views_done.fetch_max(at, Ordering::Relaxed);
+                    Ok(())
+                }
+                Job::Policy(name) => {
+                    let peers = peers.get(&name).cloned().unwrap_or_default();
+                    baseline_policy(client, &name, peers).await
+                }
                 Job::Secret(name) => baseline_secret(client, plan, secrets, &name).await,
             }
         },
     )
     .await?;
     let elapsed = started.elapsed();
-    let writes = server.hooks().writes_since(mark).len();
+    let writes = server
+        .hooks()
+        .writes_since(mark)
+        .iter()
+        .filter(|r| r.user_agent.as_deref() == Some(crate::requests::HARNESS_AGENT))
+        .count();
+    agents.stop().await?;
     server.shutdown().await;
     Ok(Baseline {
         seconds: elapsed.as_secs_f64(),
+        views_seconds: Duration::from_micros(views_done.load(Ordering::Relaxed)).as_secs_f64(),
         writes,
     })
 }
 
 enum Job {
+    Namespace(String),
+    View(Box<ManagedClusterView>),
     Policy(String),
     Secret(String),
 }
 
-async fn baseline_policy(client: &Client, name: &str) -> anyhow::Result<()> {
+async fn baseline_namespace(client: &Client, name: &str) -> anyhow::Result<()> {
+    let mut namespace = Namespace::default();
+    namespace.metadata.name = Some(name.to_owned());
+    namespace.metadata.labels = Some(BTreeMap::from([(
+        drpolicy_api::names::CREATED_BY_RAMEN_LABEL.to_owned(),
+        drpolicy_api::names::CREATED_BY_RAMEN_LABEL_VALUE.to_owned(),
+    )]));
+    Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &namespace)
+        .await?;
+    Ok(())
+}
+
+async fn baseline_view(client: &Client, view: &ManagedClusterView) -> anyhow::Result<()> {
+    let namespace = view.namespace().unwrap_or_default();
+    Api::<ManagedClusterView>::namespaced(client.clone(), &namespace)
+        .create(&PostParams::default(), view)
+        .await?;
+    Ok(())
+}
+
+async fn baseline_policy(client: &Client, name: &str, peers: PeerClasses) -> anyhow::Result<()> {
     let api: Api<DRPolicy> = Api::all(client.clone());
     let patch = json!({"metadata": {
         "labels": {OCM_BACKUP_LABEL: OCM_BACKUP_LABEL_VALUE},
@@ -334,12 +603,26 @@ async fn baseline_policy(client: &Client, name: &str) -> anyhow::Result<()> {
     api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
         .await?;
     let now = "2026-11-26T10:00:00Z";
-    let status = json!({"status": {"conditions": [
-        {"type": names::VALIDATED, "status": "True", "reason": names::REASON_SUCCEEDED,
-         "message": names::MESSAGE_VALIDATED, "observedGeneration": 1, "lastTransitionTime": now},
-        {"type": names::SECRETS_DISTRIBUTED, "status": "True", "reason": names::REASON_DISTRIBUTED,
-         "message": "secrets distributed", "observedGeneration": 1, "lastTransitionTime": now},
-    ]}});
+    let message = format!(
+        "{} sync and {} async peer classes",
+        peers.sync.len(),
+        peers.async_.len()
+    );
+    let mut status = drpolicy_api::DRPolicyStatus::default();
+    peers.write_to(&mut status);
+    let side = |side: Option<drpolicy_api::PeerClassesStatus>| json!({"peerClasses": side.and_then(|s| s.peer_classes)});
+    let status = json!({"status": {
+        "conditions": [
+            {"type": names::VALIDATED, "status": "True", "reason": names::REASON_SUCCEEDED,
+             "message": names::MESSAGE_VALIDATED, "observedGeneration": 1, "lastTransitionTime": now},
+            {"type": names::SECRETS_DISTRIBUTED, "status": "True", "reason": names::REASON_DISTRIBUTED,
+             "message": "secrets distributed", "observedGeneration": 1, "lastTransitionTime": now},
+            {"type": PEER_CLASSES_COMPUTED, "status": "True", "reason": REASON_COMPUTED,
+             "message": message, "observedGeneration": 1, "lastTransitionTime": now},
+        ],
+        "async": side(status.async_),
+        "sync": side(status.sync),
+    }});
     api.patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
         .await?;
     Ok(())
@@ -353,28 +636,33 @@ async fn baseline_secret(
 ) -> anyhow::Result<()> {
     let state = secrets.get(name).context("planned secret not listed")?;
     let desired = plan.secrets.get(name).context("secret not planned")?;
+    let finalizers: Vec<&str> = desired.formats.iter().map(|f| f.finalizer()).collect();
     let patch = json!({"metadata": {
         "resourceVersion": state.resource_version,
-        "finalizers": [SECRET_POLICY_FINALIZER],
+        "finalizers": finalizers,
     }});
     let patched = Api::<Secret>::namespaced(client.clone(), NAMESPACE)
         .patch_metadata(name, &PatchParams::default(), &Patch::Merge(&patch))
         .await?;
     let trigger = patched.resource_version().unwrap_or_default();
-    let dist = plan.distribution(name);
     let apply = PatchParams::apply(FIELD_MANAGER).force();
-    let binding = dist.placement_binding();
-    Api::<PlacementBinding>::namespaced(client.clone(), NAMESPACE)
-        .patch(&binding.name_any(), &apply, &Patch::Apply(&binding))
-        .await?;
-    let policy = dist.policy(&trigger);
-    Api::<Policy>::namespaced(client.clone(), NAMESPACE)
-        .patch(&policy.name_any(), &apply, &Patch::Apply(&policy))
-        .await?;
-    let rule = dist.placement_rule(desired.clusters.iter().cloned());
-    Api::<PlacementRule>::namespaced(client.clone(), NAMESPACE)
-        .patch(&rule.name_any(), &apply, &Patch::Apply(&rule))
-        .await?;
+    for format in &desired.formats {
+        let dist = plan
+            .distribution_in(name, *format)
+            .context("a planned format without its namespace")?;
+        let binding = dist.placement_binding();
+        Api::<PlacementBinding>::namespaced(client.clone(), NAMESPACE)
+            .patch(&binding.name_any(), &apply, &Patch::Apply(&binding))
+            .await?;
+        let policy = dist.policy(&trigger);
+        Api::<Policy>::namespaced(client.clone(), NAMESPACE)
+            .patch(&policy.name_any(), &apply, &Patch::Apply(&policy))
+            .await?;
+        let rule = dist.placement_rule(desired.clusters.iter().cloned());
+        Api::<PlacementRule>::namespaced(client.clone(), NAMESPACE)
+            .patch(&rule.name_any(), &apply, &Patch::Apply(&rule))
+            .await?;
+    }
     Ok(())
 }
 
@@ -383,8 +671,20 @@ async fn baseline_secret(
 pub struct Baseline {
     /// Seconds from the first write to the last answer.
     pub seconds: f64,
+    /// Of which: until the last view creation was answered (the views go first).
+    pub views_seconds: f64,
     /// Writes it made (the minimal writes, less the ConfigMap label it has no reason to add).
     pub writes: usize,
+}
+
+/// What the converged hub holds besides the policies' conditions.
+struct Expected {
+    /// Clusters of each needed Secret's PlacementRules.
+    rules: BTreeMap<String, BTreeSet<String>>,
+    /// The formats each Secret is distributed in.
+    formats: Vec<Format>,
+    /// The peer classes of each policy.
+    peers: BTreeMap<String, PeerClasses>,
 }
 
 /// The harness' view of the hub, fed by watches, for "is it converged yet?".
@@ -462,11 +762,7 @@ impl Monitor {
     }
 
     /// What is still missing for convergence (empty: converged).
-    fn missing(
-        &self,
-        layout: &Layout,
-        expected: &BTreeMap<String, BTreeSet<String>>,
-    ) -> Vec<String> {
+    fn missing(&self, layout: &Layout, expected: &Expected) -> Vec<String> {
         let mut out = Vec::new();
         let policies = self.policies.state();
         if policies.len() != layout.policies {
@@ -476,17 +772,27 @@ impl Monitor {
                 layout.policies
             ));
         }
+        let true_with = |p: &DRPolicy, t: &str| p.condition(t).is_some_and(|c| c.status == "True");
         let done = |p: &DRPolicy| {
             p.finalizers().iter().any(|f| f == DRPOLICY_FINALIZER)
                 && p.labels().contains_key(OCM_BACKUP_LABEL)
-                && p.condition(names::VALIDATED)
-                    .is_some_and(|c| c.status == "True")
-                && p.condition(names::SECRETS_DISTRIBUTED)
-                    .is_some_and(|c| c.status == "True")
+                && true_with(p, names::VALIDATED)
+                && true_with(p, names::SECRETS_DISTRIBUTED)
         };
         let pending = policies.iter().filter(|p| !done(p)).count();
         if pending > 0 {
             out.push(format!("{pending} policies not validated and distributed"));
+        }
+        let peers_done = |p: &DRPolicy| {
+            true_with(p, PEER_CLASSES_COMPUTED)
+                && expected.peers.get(&p.name_any())
+                    == Some(&PeerClasses::from_status(p.status.as_ref()))
+        };
+        let pending = policies.iter().filter(|p| !peers_done(p)).count();
+        if pending > 0 {
+            out.push(format!(
+                "{pending} policies without PeerClassesComputed=True and the expected peer classes"
+            ));
         }
         let secrets: BTreeMap<String, Arc<PartialObjectMeta<Secret>>> = self
             .secrets
@@ -494,32 +800,37 @@ impl Monitor {
             .into_iter()
             .map(|s| (s.name_any(), s))
             .collect();
-        for (secret, clusters) in expected {
+        for (secret, clusters) in &expected.rules {
             let meta = secrets.get(secret);
-            if !meta.is_some_and(|m| m.finalizers().iter().any(|f| f == SECRET_POLICY_FINALIZER)) {
-                out.push(format!("{secret}: no finalizer"));
-            }
             let version = meta.and_then(|m| m.resource_version());
-            let policy = self
-                .ocm_policies
-                .get(&reflector::ObjectRef::new(secret).within(NAMESPACE));
-            if policy.as_ref().and_then(|p| p.trigger().map(str::to_owned)) != version {
-                out.push(format!("{secret}: Policy missing or trigger behind"));
-            }
-            let rule = self
-                .rules
-                .get(&reflector::ObjectRef::new(&format!("plrule-{secret}")).within(NAMESPACE));
-            let listed: Option<BTreeSet<String>> =
-                rule.map(|r| r.cluster_names().map(str::to_owned).collect());
-            if listed.as_ref() != Some(clusters) {
-                out.push(format!("{secret}: PlacementRule incomplete"));
-            }
-            if self
-                .bindings
-                .get(&reflector::ObjectRef::new(&format!("plbinding-{secret}")).within(NAMESPACE))
-                .is_none()
-            {
-                out.push(format!("{secret}: PlacementBinding missing"));
+            for format in &expected.formats {
+                if !meta.is_some_and(|m| m.finalizers().iter().any(|f| f == format.finalizer())) {
+                    out.push(format!("{secret}: no {format} finalizer"));
+                }
+                let names = format.names(secret);
+                let policy = self
+                    .ocm_policies
+                    .get(&reflector::ObjectRef::new(&names.policy).within(NAMESPACE));
+                if policy.as_ref().and_then(|p| p.trigger().map(str::to_owned)) != version {
+                    out.push(format!(
+                        "{secret}: {format} Policy missing or trigger behind"
+                    ));
+                }
+                let rule = self
+                    .rules
+                    .get(&reflector::ObjectRef::new(&names.placement_rule).within(NAMESPACE));
+                let listed: Option<BTreeSet<String>> =
+                    rule.map(|r| r.cluster_names().map(str::to_owned).collect());
+                if listed.as_ref() != Some(clusters) {
+                    out.push(format!("{secret}: {format} PlacementRule incomplete"));
+                }
+                if self
+                    .bindings
+                    .get(&reflector::ObjectRef::new(&names.placement_binding).within(NAMESPACE))
+                    .is_none()
+                {
+                    out.push(format!("{secret}: {format} PlacementBinding missing"));
+                }
             }
         }
         out
@@ -528,12 +839,16 @@ impl Monitor {
     async fn wait_converged(
         &self,
         layout: &Layout,
-        expected: &BTreeMap<String, BTreeSet<String>>,
+        expected: &Expected,
         timeout: Duration,
         operator: &mut Operator,
+        mut timeline: Option<(&mut Timeline, &Hooks)>,
     ) -> anyhow::Result<Instant> {
         let deadline = Instant::now() + timeout;
         loop {
+            if let Some((timeline, hooks)) = timeline.as_mut() {
+                timeline.record(hooks);
+            }
             let missing = self.missing(layout, expected);
             if missing.is_empty() {
                 return Ok(Instant::now());
@@ -550,6 +865,78 @@ impl Monitor {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+}
+
+/// When the operator's requests were served, to within one poll of the harness: request-log marks
+/// taken every [`Timeline::EVERY`] while waiting for convergence.
+pub struct Timeline {
+    started: Instant,
+    marks: Vec<(Duration, Mark)>,
+}
+
+impl Timeline {
+    const EVERY: Duration = Duration::from_millis(50);
+
+    fn new(started: Instant) -> Self {
+        Timeline {
+            started,
+            marks: Vec::new(),
+        }
+    }
+
+    fn record(&mut self, hooks: &Hooks) {
+        let elapsed = self.started.elapsed();
+        if self
+            .marks
+            .last()
+            .is_none_or(|(last, _)| elapsed >= *last + Self::EVERY)
+        {
+            self.marks.push((elapsed, hooks.mark()));
+        }
+    }
+
+    /// For each kind of operator write among `records` (see [`Counts`]), the seconds after the spawn
+    /// of the first and the last, each rounded up to the mark that followed it. Writes after the last
+    /// mark are left out.
+    fn write_spans(&self, hooks: &Hooks, records: &[RequestRecord]) -> BTreeMap<String, Span> {
+        // The first sequence number logged after each mark.
+        let boundaries: Vec<(f64, usize)> = self
+            .marks
+            .iter()
+            .map(|(at, mark)| {
+                let next = hooks
+                    .requests_since(*mark)
+                    .first()
+                    .map_or(usize::MAX, |r| r.seq);
+                (at.as_secs_f64(), next)
+            })
+            .collect();
+        let mut spans: BTreeMap<String, Span> = BTreeMap::new();
+        for record in records
+            .iter()
+            .filter(|r| r.is_write() && crate::requests::is_operator(r))
+        {
+            let Some((at, _)) = boundaries.iter().find(|(_, next)| *next > record.seq) else {
+                continue;
+            };
+            let span = spans.entry(crate::requests::kind(record)).or_insert(Span {
+                first: *at,
+                last: *at,
+            });
+            span.first = span.first.min(*at);
+            span.last = span.last.max(*at);
+        }
+        spans
+    }
+}
+
+/// Seconds after the operator's spawn of the first and last write of a kind.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Span {
+    /// The first.
+    pub first: f64,
+    /// The last.
+    pub last: f64,
 }
 
 impl Drop for Monitor {
@@ -582,8 +969,8 @@ pub struct Results {
     pub seed_seconds: f64,
     /// Seconds from spawning the operator until /readyz (caches synced).
     pub ready_seconds: f64,
-    /// Seconds from spawning the operator until every policy is validated and every OCM object is in
-    /// place.
+    /// Seconds from spawning the operator until every policy is validated with its peer classes and
+    /// every OCM object is in place.
     pub converge_seconds: f64,
     /// The bare client.
     pub baseline: Baseline,
@@ -591,8 +978,20 @@ pub struct Results {
     pub ratio: f64,
     /// The operator's requests from start to quiet after convergence.
     pub convergence: Counts,
+    /// When the operator's writes of each kind were served during convergence.
+    pub write_spans: BTreeMap<String, Span>,
     /// The minimal writes (see [`Layout::minimal_writes`]).
+    pub minimal: MinimalWrites,
+    /// Their sum.
     pub minimal_writes: usize,
+    /// Policies with sync peer classes, and with async ones, at convergence.
+    pub sync_policies: usize,
+    /// See [`Results::sync_policies`].
+    pub async_policies: usize,
+    /// The views on the server after the last phase.
+    pub views: usize,
+    /// Views missing or in excess of the expected ones (`namespace/name`), after the last phase.
+    pub view_differences: Vec<String>,
     /// Nothing changes for `idle_secs`.
     pub idle: Phase,
     /// Every watch dropped and the history compacted: a relist with no change.
@@ -601,6 +1000,8 @@ pub struct Results {
     pub configmap_touch: Phase,
     /// One S3 Secret rotated.
     pub secret_update: Phase,
+    /// Writes a rotation needs: the Policy trigger of each format.
+    pub rotation_writes: usize,
     /// CPU seconds (user + system) the operator used from its start until convergence was seen.
     pub converge_cpu_seconds: f64,
     /// The operator's VmHWM in MiB.
@@ -611,10 +1012,64 @@ pub struct Results {
     pub leaks: Vec<String>,
 }
 
+/// Runs `phase` (a change, or nothing) and measures what the operator did about it: its requests until
+/// the server is quiet again, its reconciles and distribution runs, and (when `at_least` is set) the
+/// time until its last activity.
+async fn measure<F, Fut>(
+    server: &TestApiServer,
+    operator: &Operator,
+    at_least: Option<u64>,
+    timeout: Duration,
+    phase: F,
+) -> anyhow::Result<Phase>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let hooks = server.hooks();
+    let mark = hooks.mark();
+    let before = operator.reconciles().await?;
+    let before_distributions = operator.distributions().await?;
+    let before_activity = operator.activity().await?;
+    let started = Instant::now();
+    phase().await?;
+    let settle_seconds = match at_least {
+        Some(at_least) => {
+            let settled = settle(operator, before_activity, at_least, started).await?;
+            server.wait_quiet(Duration::from_secs(1), timeout).await?;
+            settled
+        }
+        None => 0.0,
+    };
+    Ok(Phase {
+        requests: Counts::of_operator(&hooks.requests_since(mark)),
+        reconciles: operator.reconciles().await? - before,
+        distributions: operator.distributions().await? - before_distributions,
+        settle_seconds,
+    })
+}
+
+/// The views on the server, as `namespace/name`.
+async fn views_on(client: &Client) -> anyhow::Result<BTreeSet<String>> {
+    Ok(Api::<ManagedClusterView>::all(client.clone())
+        .list(&ListParams::default())
+        .await?
+        .items
+        .iter()
+        .map(|v| format!("{}/{}", v.namespace().unwrap_or_default(), v.name_any()))
+        .collect())
+}
+
 /// Runs the benchmark and returns its results.
 pub async fn run(args: BenchArgs) -> anyhow::Result<Results> {
     let layout = Layout::new(&args)?;
-    let expected = layout.expected_rules();
+    let table = layout.managed_objects();
+    let expected = Expected {
+        rules: layout.expected_rules(),
+        formats: layout.formats(),
+        peers: layout.expected_peers(&table),
+    };
+    let expected_views = layout.expected_views(&table);
     std::fs::create_dir_all(&args.out_dir)
         .with_context(|| format!("creating {}", args.out_dir.display()))?;
     let binary = crate::operator::default_binary()?;
@@ -627,6 +1082,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Results> {
     let client = hub::harness_client(&server)?;
     let seeding = Instant::now();
     seed(&client, &layout, &args).await?;
+    let agents = Agents::spawn(&server, &table, args.view_agents)?;
     server
         .wait_quiet(Duration::from_millis(200), Duration::from_secs(60))
         .await?;
@@ -644,107 +1100,105 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Results> {
         kubeconfig: server.kubeconfig_path().to_owned(),
         concurrency: args.concurrency,
         log_path: args.out_dir.join("operator.log"),
-        rust_log: "info,kube_lease_manager=warn".into(),
+        rust_log: args.rust_log.clone(),
     };
     let mut operator = Operator::spawn(&options).await?;
     let timeout = Duration::from_secs(args.timeout_secs);
     let ready = operator.wait_ready(timeout).await?;
+    let mut timeline = Timeline::new(operator.started);
     let converged = monitor
-        .wait_converged(&layout, &expected, timeout, &mut operator)
+        .wait_converged(
+            &layout,
+            &expected,
+            timeout,
+            &mut operator,
+            Some((&mut timeline, hooks)),
+        )
         .await?;
     let converge_seconds = converged.duration_since(operator.started).as_secs_f64();
     let converge_cpu_seconds = operator.cpu_seconds().unwrap_or(0.0);
     server.wait_quiet(Duration::from_secs(1), timeout).await?;
-    let convergence = Counts::of_operator(&hooks.requests_since(mark));
+    let requests = hooks.requests_since(mark);
+    let convergence = Counts::of_operator(&requests);
+    let listing: String = requests
+        .iter()
+        .filter(|r| crate::requests::is_operator(r))
+        .map(|r| format!("{}\n", crate::requests::line(r)))
+        .collect();
+    std::fs::write(args.out_dir.join("requests.txt"), listing)?;
+    let write_spans = timeline.write_spans(hooks, &requests);
+    let peers: Vec<PeerClasses> = monitor
+        .policies
+        .state()
+        .iter()
+        .map(|p| PeerClasses::from_status(p.status.as_ref()))
+        .collect();
+    let sync_policies = peers.iter().filter(|p| !p.sync.is_empty()).count();
+    let async_policies = peers.iter().filter(|p| !p.async_.is_empty()).count();
 
     eprintln!("hub-bench: quiet period");
-    let idle = {
-        let mark = hooks.mark();
-        let before = operator.reconciles().await?;
-        let before_distributions = operator.distributions().await?;
+    let idle = measure(&server, &operator, None, timeout, || async {
         tokio::time::sleep(Duration::from_secs(args.idle_secs)).await;
-        Phase {
-            requests: Counts::of_operator(&hooks.requests_since(mark)),
-            reconciles: operator.reconciles().await? - before,
-            distributions: operator.distributions().await? - before_distributions,
-            settle_seconds: 0.0,
-        }
-    };
+        Ok(())
+    })
+    .await?;
 
     eprintln!("hub-bench: forced relist");
-    let relist = {
-        let mark = hooks.mark();
-        let before = operator.reconciles().await?;
-        let before_distributions = operator.distributions().await?;
-        let before_activity = operator.activity().await?;
-        let started = Instant::now();
+    let relist = measure(&server, &operator, Some(0), timeout, || async {
         server.compact_history();
         server.close_watches();
-        let settled = settle(&operator, before_activity, 0, started).await?;
-        server.wait_quiet(Duration::from_secs(1), timeout).await?;
-        Phase {
-            requests: Counts::of_operator(&hooks.requests_since(mark)),
-            reconciles: operator.reconciles().await? - before,
-            distributions: operator.distributions().await? - before_distributions,
-            settle_seconds: settled,
-        }
-    };
+        Ok(())
+    })
+    .await?;
 
     eprintln!("hub-bench: ConfigMap touch");
-    let configmap_touch = {
-        let mark = hooks.mark();
-        let before = operator.reconciles().await?;
-        let before_distributions = operator.distributions().await?;
-        let before_activity = operator.activity().await?;
-        let started = Instant::now();
-        let patch = json!({"metadata": {"annotations": {"hub-bench/touched": "1"}}});
-        Api::<ConfigMap>::namespaced(client.clone(), NAMESPACE)
-            .patch(
-                HUB_OPERATOR_CONFIGMAP,
-                &PatchParams::default(),
-                &Patch::Merge(&patch),
-            )
-            .await?;
-        let settled = settle(&operator, before_activity, layout.policies as u64, started).await?;
-        server.wait_quiet(Duration::from_secs(1), timeout).await?;
-        Phase {
-            requests: Counts::of_operator(&hooks.requests_since(mark)),
-            reconciles: operator.reconciles().await? - before,
-            distributions: operator.distributions().await? - before_distributions,
-            settle_seconds: settled,
-        }
-    };
+    let configmap_touch = measure(
+        &server,
+        &operator,
+        Some(layout.policies as u64),
+        timeout,
+        || async {
+            let patch = json!({"metadata": {"annotations": {"hub-bench/touched": "1"}}});
+            Api::<ConfigMap>::namespaced(client.clone(), NAMESPACE)
+                .patch(
+                    HUB_OPERATOR_CONFIGMAP,
+                    &PatchParams::default(),
+                    &Patch::Merge(&patch),
+                )
+                .await?;
+            Ok(())
+        },
+    )
+    .await?;
 
     eprintln!("hub-bench: one Secret rotated");
-    let secret_update = {
-        let mark = hooks.mark();
-        let before = operator.reconciles().await?;
-        let before_distributions = operator.distributions().await?;
-        let before_activity = operator.activity().await?;
-        let started = Instant::now();
+    let secret_update = measure(&server, &operator, Some(1), timeout, || async {
         let secret = layout.profile(0).secret;
         let patch = json!({"stringData": {"AWS_SECRET_ACCESS_KEY": ROTATED_KEY}});
         Api::<Secret>::namespaced(client.clone(), NAMESPACE)
             .patch(&secret, &PatchParams::default(), &Patch::Merge(&patch))
             .await?;
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        monitor
-            .wait_converged(&layout, &expected, timeout, &mut operator)
-            .await?;
-        let settled = settle(&operator, before_activity, 1, started).await?;
-        server.wait_quiet(Duration::from_secs(1), timeout).await?;
-        Phase {
-            requests: Counts::of_operator(&hooks.requests_since(mark)),
-            reconciles: operator.reconciles().await? - before,
-            distributions: operator.distributions().await? - before_distributions,
-            settle_seconds: settled,
-        }
-    };
+        Ok(())
+    })
+    .await?;
+    monitor
+        .wait_converged(&layout, &expected, timeout, &mut operator, None)
+        .await?;
 
     let kib = |v: Option<u64>| v.unwrap_or(0) as f64 / 1024.0;
     let peak_rss_mib = kib(operator.peak_rss_kib());
     let final_rss_mib = kib(operator.rss_kib());
 
+    let views = views_on(&client).await?;
+    let view_differences: Vec<String> = expected_views
+        .difference(&views)
+        .map(|v| format!("missing {v}"))
+        .chain(
+            views
+                .difference(&expected_views)
+                .map(|v| format!("extra {v}")),
+        )
+        .collect();
     let raw = crate::state::Raw::read(&client).await?;
     let objects = raw.written_objects()?;
     let log = operator.log()?;
@@ -759,9 +1213,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Results> {
     .collect();
 
     operator.stop().await?;
+    if agents.any_finished() {
+        bail!("an OCM view agent ended before the run did");
+    }
+    agents.stop().await?;
     drop(monitor);
     server.shutdown().await;
 
+    let minimal = layout.minimal_writes(&table);
     Ok(Results {
         ratio: converge_seconds / baseline.seconds.max(1e-9),
         args,
@@ -775,11 +1234,18 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Results> {
         converge_seconds,
         baseline,
         convergence,
-        minimal_writes: layout.minimal_writes(),
+        write_spans,
+        minimal,
+        minimal_writes: minimal.total(),
+        sync_policies,
+        async_policies,
+        views: views.len(),
+        view_differences,
         idle,
         relist,
         configmap_touch,
         secret_update,
+        rotation_writes: layout.formats().len(),
         converge_cpu_seconds,
         peak_rss_mib,
         final_rss_mib,
@@ -787,8 +1253,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Results> {
     })
 }
 
+/// How often [`settle`] reads the operator's `/metrics`. Every scrape costs the operator work in
+/// proportion to its policies (its DR telemetry counts them when scraped), so the harness scrapes far
+/// less often than it could, at the price of this resolution on the settle times.
+const SETTLE_POLL: Duration = Duration::from_millis(50);
+
 /// Waits until the operator has done at least `at_least` reconciles or distribution runs since
-/// `before` and then none for a second; returns the seconds from `started` to its last one.
+/// `before` and then none for a second; returns the seconds from `started` to its last one (to within
+/// [`SETTLE_POLL`]).
 async fn settle(
     operator: &Operator,
     before: u64,
@@ -802,7 +1274,7 @@ async fn settle(
     // A change may take a moment to reach the operator; count from the first reconcile it causes.
     let mut changed_once = last > before;
     loop {
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::sleep(SETTLE_POLL).await;
         let now = operator.activity().await?;
         if now != last {
             last = now;
@@ -831,9 +1303,27 @@ fn mark(ok: bool) -> &'static str {
 /// The results as a Markdown table, each figure against its target.
 pub fn table(r: &Results) -> String {
     let a = &r.args;
+    let or_off = |v: &str| {
+        if v.is_empty() {
+            "off".to_owned()
+        } else {
+            v.to_owned()
+        }
+    };
     let mut out = format!(
-        "hub-bench: P={} C={} S={} N={} ({} B each), --max-concurrent-reconciles {}, {} build\n\n",
-        a.policies, a.clusters, a.profiles, a.unrelated, a.unrelated_bytes, a.concurrency, r.build
+        "hub-bench: P={} C={} (metro pairs {}) S={} N={} ({} B each), velero format {}, ops namespace \
+         {}, {} view agents, --max-concurrent-reconciles {}, {} build\n\n",
+        a.policies,
+        a.clusters,
+        a.metro_pairs,
+        a.profiles,
+        a.unrelated,
+        a.unrelated_bytes,
+        or_off(&a.velero_namespace),
+        or_off(&a.ops_namespace),
+        a.view_agents,
+        a.concurrency,
+        r.build
     );
     out.push_str("| measure | value | target | |\n| --- | --- | --- | --- |\n");
     let mut row = |m: &str, v: String, t: &str, ok: Option<bool>| {
@@ -843,14 +1333,17 @@ pub fn table(r: &Results) -> String {
         ));
     };
     row(
-        "convergence (spawn → all Validated, all OCM objects)",
+        "convergence (spawn → all Validated with their peer classes, all OCM objects)",
         format!("{:.2} s", r.converge_seconds),
         "≤ 1.5 × baseline",
         None,
     );
     row(
         "baseline: bare client, minimal writes",
-        format!("{:.2} s ({} writes)", r.baseline.seconds, r.baseline.writes),
+        format!(
+            "{:.2} s ({} writes; the {} views created after {:.2} s)",
+            r.baseline.seconds, r.baseline.writes, r.minimal.views, r.baseline.views_seconds
+        ),
         "",
         None,
     );
@@ -879,13 +1372,53 @@ pub fn table(r: &Results) -> String {
         None,
     );
     row(
+        "when (s after spawn, to within 50 ms): first–last write of each kind",
+        r.write_spans
+            .iter()
+            .map(|(kind, span)| format!("{kind} {:.2}–{:.2}", span.first, span.last))
+            .collect::<Vec<_>>()
+            .join(", "),
+        "",
+        None,
+    );
+    let m = &r.minimal;
+    row(
         "writes / minimal",
         format!(
-            "{} ({} refused by the server) / {}",
-            r.convergence.writes, r.convergence.rejected_writes, r.minimal_writes
+            "{} ({} refused by the server) / {} = {} policy metadata + {} policy status + {} views + \
+             {} Secret finalizer patches + {} OCM objects + {} ConfigMap label + {} ops namespace",
+            r.convergence.writes,
+            r.convergence.rejected_writes,
+            r.minimal_writes,
+            m.policy_metadata,
+            m.policy_status,
+            m.views,
+            m.secret_finalizers,
+            m.ocm_objects,
+            m.configmap_label,
+            m.ops_namespace
         ),
         "= minimal",
         Some(r.convergence.writes == r.minimal_writes),
+    );
+    row(
+        "peer classes at convergence",
+        format!(
+            "every policy PeerClassesComputed=True with the expected classes: {} sync, {} async",
+            r.sync_policies, r.async_policies
+        ),
+        "all computed",
+        None,
+    );
+    row(
+        "ManagedClusterViews at the end",
+        if r.view_differences.is_empty() {
+            format!("{} = expected", r.views)
+        } else {
+            format!("{}: {}", r.views, r.view_differences.join(", "))
+        },
+        "as expected",
+        Some(r.view_differences.is_empty()),
     );
     row(
         &format!("idle {} s after convergence", a.idle_secs),
@@ -932,8 +1465,12 @@ pub fn table(r: &Results) -> String {
             r.secret_update.requests.brief(),
             r.secret_update.settle_seconds
         ),
-        "only the users of that Secret; 1 write",
-        Some(r.secret_update.requests.writes == 1),
+        &format!(
+            "only the users of that Secret; {} write{} (the Policy trigger per format)",
+            r.rotation_writes,
+            if r.rotation_writes == 1 { "" } else { "s" }
+        ),
+        Some(r.secret_update.requests.writes == r.rotation_writes),
     );
     row(
         "operator peak RSS (VmHWM)",
@@ -961,21 +1498,23 @@ pub fn table(r: &Results) -> String {
 mod tests {
     use super::*;
 
-    fn layout(policies: usize, clusters: usize, profiles: usize) -> Layout {
+    fn layout(policies: usize, clusters: usize, metro_pairs: usize, profiles: usize) -> Layout {
         Layout {
             policies,
             clusters,
+            metro_pairs,
             profiles,
+            config: ConfigOptions::default(),
         }
     }
 
     #[test]
     fn policies_get_distinct_pairs_of_distinct_clusters() {
-        for (p, c) in [(45, 10), (190, 20), (5000, 200)] {
-            let l = layout(p, c, 3);
+        for (p, c, m) in [(45, 10, 0), (190, 20, 0), (43, 14, 2), (5000, 200, 2)] {
+            let l = layout(p, c, m, 3);
             let pairs: BTreeSet<(usize, usize)> = (0..p)
                 .map(|j| {
-                    let (a, b) = l.pair(j);
+                    let (a, b) = l.policy_indexes(j);
                     assert_ne!(a, b);
                     assert!(a < c && b < c);
                     (a.min(b), a.max(b))
@@ -986,9 +1525,77 @@ mod tests {
     }
 
     #[test]
-    fn minimal_writes_count_two_per_policy_four_per_needed_secret_and_the_label() {
-        let l = layout(10, 10, 4);
+    fn a_metro_pair_is_used_by_its_own_policy_only() {
+        let l = layout(300, 30, 2, 5);
+        Layout::new(&BenchArgs {
+            policies: 300,
+            clusters: 30,
+            metro_pairs: 2,
+            ..args()
+        })
+        .unwrap();
+        for j in 0..300 {
+            let (a, b) = l.policy_indexes(j);
+            assert_eq!(l.is_metro(j), a < 4, "policy {j}");
+            assert_eq!(a < 4, b < 4, "policy {j}");
+        }
+        assert_eq!(l.policy_indexes(1), (2, 3));
+    }
+
+    fn args() -> BenchArgs {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: BenchArgs,
+        }
+        Cli::parse_from(["hub-bench"]).args
+    }
+
+    #[test]
+    fn metro_policies_get_sync_peer_classes_and_the_others_async_ones() {
+        let l = layout(40, 14, 2, 3);
+        let table = l.managed_objects();
+        let peers = l.expected_peers(&table);
+        for j in 0..40 {
+            let p = &peers[&l.policy(j)];
+            if l.is_metro(j) {
+                assert_eq!((p.sync.len(), p.async_.len()), (1, 0), "policy {j}");
+            } else {
+                let (a, b) = l.policy_indexes(j);
+                // Every second regional cluster also has the snapshot-only cephfs class.
+                let both_cephfs = (a - 4) % 2 == 0 && (b - 4) % 2 == 0;
+                let expected = 1 + usize::from(both_cephfs);
+                assert_eq!((p.sync.len(), p.async_.len()), (0, expected), "policy {j}");
+            }
+        }
+    }
+
+    #[test]
+    fn minimal_writes_count_policies_views_secrets_formats_the_label_and_the_namespace() {
+        let mut l = layout(10, 10, 1, 4);
+        let table = l.managed_objects();
         assert_eq!(l.expected_rules().len(), 4);
-        assert_eq!(l.minimal_writes(), 2 * 10 + 4 * 4 + 1);
+        let used = l.used_clusters();
+        // Metro clusters: config, metro, metro-snap; regional ones: config, rbd, rbd-snap, rbd-5m, and
+        // on every second one cephfs and cephfs-snap.
+        let views: usize = used
+            .iter()
+            .map(|c| {
+                let i: usize = c.trim_start_matches("dr-").parse().unwrap();
+                match i {
+                    0 | 1 => 3,
+                    i if (i - 2) % 2 == 0 => 6,
+                    _ => 4,
+                }
+            })
+            .sum();
+        assert_eq!(l.minimal_writes(&table).total(), 2 * 10 + views + 4 * 4 + 1);
+        l.config.velero_namespace = Some("velero".into());
+        l.config.ops_namespace = Some("ramen-ops".into());
+        assert_eq!(
+            l.minimal_writes(&table).total(),
+            2 * 10 + views + 4 * (1 + 3 + 3) + 1 + 1
+        );
     }
 }

@@ -1,10 +1,12 @@
 //! Seeding a hub on the embedded API server: CRDs, namespaces, the operator ConfigMap, S3 Secrets,
-//! validated DRClusters, DRPolicies and DRPlacementControls, written by a client that identifies
-//! itself as the harness (so the operator's own requests can be told apart in the request log).
+//! validated DRClusters with their joined OCM ManagedClusters, DRPolicies and DRPlacementControls,
+//! written by a client that identifies itself as the harness (so the operator's own requests can be
+//! told apart in the request log).
 
 use anyhow::Context;
 use drpolicy_api::names::{HUB_OPERATOR_CONFIGMAP, RAMEN_CONFIG_KEY};
 use drpolicy_api::{DRCluster, DRClusterSpec, DRPlacementControl, DRPolicy, DRPolicySpec};
+use e2e::views::ManagedClusterFixture;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -16,26 +18,41 @@ use std::future::Future;
 use std::time::Duration;
 use test_apiserver::TestApiServer;
 
-use crate::requests::HARNESS_AGENT;
+use crate::requests::{HARNESS_AGENT, OCM_AGENT};
 
 /// The operator namespace of every run.
 pub const NAMESPACE: &str = "ramen-system";
 
-const OCM_CRDS: [&str; 3] = [
+/// Every CRD of `hack/crds/ocm`: the governance objects the operator writes, and the ManagedCluster
+/// and ManagedClusterView APIs whose presence turns on Ramen HEAD's cluster gate and peer classes.
+const OCM_CRDS: [&str; 5] = [
     include_str!("../../../hack/crds/ocm/policy.open-cluster-management.io_policies.yaml"),
     include_str!("../../../hack/crds/ocm/policy.open-cluster-management.io_placementbindings.yaml"),
     include_str!("../../../hack/crds/ocm/apps.open-cluster-management.io_placementrules.yaml"),
+    include_str!("../../../hack/crds/ocm/cluster.open-cluster-management.io_managedclusters.yaml"),
+    include_str!("../../../hack/crds/ocm/view.open-cluster-management.io_managedclusterviews.yaml"),
 ];
 
-/// A client of `server` whose requests carry the harness User-Agent.
-pub fn harness_client(server: &TestApiServer) -> anyhow::Result<Client> {
+/// A client of `server` whose requests carry User-Agent `agent`.
+fn client_as(server: &TestApiServer, agent: &'static str) -> anyhow::Result<Client> {
     let mut config = kube::Config::new(server.url().parse()?);
     config.headers.push((
         http::header::USER_AGENT,
-        http::HeaderValue::from_static(HARNESS_AGENT),
+        http::HeaderValue::from_static(agent),
     ));
     config.read_timeout = Some(Duration::from_secs(30));
     Ok(Client::try_from(config)?)
+}
+
+/// A client of `server` whose requests carry the harness User-Agent.
+pub fn harness_client(server: &TestApiServer) -> anyhow::Result<Client> {
+    client_as(server, HARNESS_AGENT)
+}
+
+/// A client of `server` for the OCM view agent the harness runs (its own User-Agent, so that neither
+/// the operator's counts nor the soak's fault budget include its answers).
+pub fn ocm_agent_client(server: &TestApiServer) -> anyhow::Result<Client> {
+    client_as(server, OCM_AGENT)
 }
 
 /// Installs the Ramen CRDs (from `drpolicy-api`) and the minimal OCM CRDs of `hack/crds/ocm`.
@@ -75,14 +92,45 @@ pub struct Profile {
     pub secret: String,
 }
 
+/// What a RamenConfig says besides its S3 profiles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigOptions {
+    /// `drClusterOperator.s3SecretDistributionEnabled`.
+    pub distribution_enabled: bool,
+    /// `kubeObjectProtection.veleroNamespaceName`: when set, every Secret is also distributed in the
+    /// velero format (`vS`, `plrule-vS`, `plbinding-vS`, a second Secret finalizer).
+    pub velero_namespace: Option<String>,
+    /// `ramenOpsNamespace`: created by the operator when missing.
+    pub ops_namespace: Option<String>,
+}
+
+impl Default for ConfigOptions {
+    fn default() -> Self {
+        ConfigOptions {
+            distribution_enabled: true,
+            velero_namespace: None,
+            ops_namespace: None,
+        }
+    }
+}
+
 /// A RamenConfig for a hub with these profiles.
-pub fn config_yaml(profiles: &[Profile], distribution_enabled: bool) -> String {
+pub fn config_yaml(profiles: &[Profile], options: &ConfigOptions) -> String {
+    let distribution_enabled = options.distribution_enabled;
     let mut yaml = format!(
         "apiVersion: ramendr.openshift.io/v1alpha1\nkind: RamenConfig\nramenControllerType: dr-hub\n\
          drClusterOperator:\n  deploymentAutomationEnabled: true\n  \
-         s3SecretDistributionEnabled: {distribution_enabled}\n  namespaceName: {NAMESPACE}\n\
-         s3StoreProfiles:\n"
+         s3SecretDistributionEnabled: {distribution_enabled}\n  namespaceName: {NAMESPACE}\n"
     );
+    if let Some(namespace) = &options.ops_namespace {
+        yaml.push_str(&format!("ramenOpsNamespace: {namespace}\n"));
+    }
+    if let Some(namespace) = &options.velero_namespace {
+        yaml.push_str(&format!(
+            "kubeObjectProtection:\n  veleroNamespaceName: {namespace}\n"
+        ));
+    }
+    yaml.push_str("s3StoreProfiles:\n");
     if profiles.is_empty() {
         yaml.push_str("  []\n");
     }
@@ -190,13 +238,38 @@ pub async fn create_validated_drcluster(
     set_drcluster_validated(client, name, true).await
 }
 
-/// An asynchronous (5 minute) DRPolicy over `clusters`.
+/// The `id.k8s.io` claim of cluster `name`'s ManagedCluster.
+pub fn cluster_id(name: &str) -> String {
+    format!("id-{name}")
+}
+
+/// Registers cluster `name` as OCM would: a ManagedCluster that has joined the hub with claim
+/// [`cluster_id`], and its cluster namespace (where the operator creates its views).
+pub async fn register_managed_cluster(client: &Client, name: &str) -> anyhow::Result<()> {
+    ManagedClusterFixture::joined(name, cluster_id(name))
+        .ensure(client)
+        .await?;
+    Ok(())
+}
+
+/// The replication interval of the regional (asynchronous) policies, and of the
+/// VolumeReplicationClasses that serve them.
+pub const ASYNC_INTERVAL: &str = "5m";
+/// The interval of the metro (synchronous) policies: none.
+pub const SYNC_INTERVAL: &str = "0m";
+
+/// An asynchronous ([`ASYNC_INTERVAL`]) DRPolicy over `clusters`.
 pub fn drpolicy(name: &str, clusters: &[String]) -> DRPolicy {
+    drpolicy_every(name, clusters, ASYNC_INTERVAL)
+}
+
+/// A DRPolicy over `clusters` replicating every `interval`.
+pub fn drpolicy_every(name: &str, clusters: &[String], interval: &str) -> DRPolicy {
     DRPolicy::new(
         name,
         DRPolicySpec {
             dr_clusters: clusters.to_vec(),
-            scheduling_interval: "5m".into(),
+            scheduling_interval: interval.into(),
             ..Default::default()
         },
     )

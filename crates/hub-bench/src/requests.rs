@@ -1,5 +1,5 @@
-//! The operator's requests out of the server's request log: split from the harness' own requests by
-//! User-Agent, counted by verb and resource.
+//! The operator's requests out of the server's request log: split from the harness' own requests (and
+//! from those of the OCM view agent the harness plays) by User-Agent, counted by verb and resource.
 
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -8,11 +8,17 @@ use test_apiserver::RequestRecord;
 /// User-Agent of every harness client; any other request is the operator's.
 pub const HARNESS_AGENT: &str = "hub-bench-harness";
 
-/// Whether a logged request came from the operator: not from the harness, and not from a `kubectl`
-/// someone points at the server to watch a long run.
+/// User-Agent of the OCM view agent the harness runs (`e2e::views::ViewAgent`): its answers to the
+/// operator's ManagedClusterViews are OCM's work, not the operator's.
+pub const OCM_AGENT: &str = "hub-bench-ocm-view-agent";
+
+/// Whether a logged request came from the operator: not from the harness or its OCM view agent, and
+/// not from a `kubectl` someone points at the server to watch a long run.
 pub fn is_operator(record: &RequestRecord) -> bool {
     match record.user_agent.as_deref() {
-        Some(agent) => agent != HARNESS_AGENT && !agent.starts_with("kubectl"),
+        Some(agent) => {
+            agent != HARNESS_AGENT && agent != OCM_AGENT && !agent.starts_with("kubectl")
+        }
         None => true,
     }
 }
@@ -74,4 +80,17 @@ pub fn kind(record: &RequestRecord) -> String {
     } else {
         format!("{} {}/{}", record.verb, record.resource, record.subresource)
     }
+}
+
+/// One line per request: `seq status verb resource[/subresource] namespace/name`.
+pub fn line(record: &RequestRecord) -> String {
+    format!(
+        "{} {} {} {}/{}{}",
+        record.seq,
+        record.status,
+        kind(record),
+        record.namespace,
+        record.name,
+        if record.faulted { " (fault)" } else { "" }
+    )
 }

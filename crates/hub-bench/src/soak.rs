@@ -6,16 +6,23 @@
 //! finalizer, no Secret finalizer without a policy needing it, every condition right) and no Secret
 //! value may appear in an object the operator wrote or in its log.
 //!
+//! Every cluster is a joined OCM ManagedCluster whose classes OCM's view agent (played in this process)
+//! reports: a fixed metro pair carries one policy of its own (sync peer classes), the other clusters
+//! replicate asynchronously. The base config distributes in both formats (ramen and velero) and names
+//! an ops namespace.
+//!
 //! The script keeps the final state a function of the script alone, never of timing: a policy a
 //! DRCluster change could invalidate is never the subject of that change, the config breaks only after
 //! every valid policy holds its finalizer, a policy is deleted only after the operator took it over
-//! (when it is valid), and the script ends by restoring the config and every DRCluster. A policy being
-//! deleted keeps the conditions of its last reconcile before deletion, which depend on timing, so only
-//! its `DeletionBlocked` condition is compared.
+//! (when it is valid), and the script ends by restoring the config and every DRCluster. What the
+//! managed clusters hold never changes, so peer classes and views depend only on which policies were
+//! ever valid. A policy being deleted keeps the conditions and peer classes of its last reconcile
+//! before deletion, which depend on timing, so only its `DeletionBlocked` condition is compared.
 
 use anyhow::{Context, bail};
 use drpolicy_api::DRPolicy;
 use drpolicy_api::names::{DRPOLICY_FINALIZER, HUB_OPERATOR_CONFIGMAP};
+use e2e::views::{ClusterTable, async_peers, merge_tables, sync_peers};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
@@ -30,8 +37,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use test_apiserver::{FaultAction, RequestFilter, ServerConfig, TestApiServer};
 
-use crate::hub::{self, NAMESPACE, Profile};
+use crate::hub::{self, ConfigOptions, NAMESPACE, Profile};
 use crate::leak::{self, Needles};
+use crate::managed::{self, Agents};
 use crate::operator::{Operator, OperatorOptions};
 use crate::requests::{Counts, is_operator};
 use crate::state::{Raw, Snapshot};
@@ -60,6 +68,9 @@ pub struct SoakArgs {
     /// Directory of the operator logs.
     #[arg(long, default_value = "target/hub-soak")]
     pub out_dir: PathBuf,
+    /// `RUST_LOG` of the operator.
+    #[arg(long, default_value = "info,kube_lease_manager=warn")]
+    pub rust_log: String,
 }
 
 const APPS: &str = "soak-apps";
@@ -67,12 +78,46 @@ const CLUSTERS: [&str; 6] = ["east-1", "east-2", "west-1", "west-2", "north-1", 
 /// The cluster that does not exist at first; its profile is not configured.
 const GHOST: &str = "ghost";
 const PROFILES: [&str; 4] = ["s3-a", "s3-b", "s3-c", "s3-d"];
+/// Two clusters sharing one storage, used by [`METRO_POLICY`] only (any other policy over one of them
+/// would conflict with it) and never changed by the script.
+const METRO: [&str; 2] = ["metro-a", "metro-b"];
+/// The one policy over [`METRO`], seeded before the operator starts and never deleted.
+const METRO_POLICY: &str = "soak-metro";
+const VELERO_NAMESPACE: &str = "velero";
+const OPS_NAMESPACE: &str = "ramen-ops";
 
 fn profile_of(cluster: &str) -> String {
+    if let Some(i) = METRO.iter().position(|c| *c == cluster) {
+        return format!("profile-{}", PROFILES[i]);
+    }
     match CLUSTERS.iter().position(|c| *c == cluster) {
         Some(i) if cluster != GHOST => format!("profile-{}", PROFILES[i % PROFILES.len()]),
         _ => "profile-unconfigured".into(),
     }
+}
+
+/// What the managed clusters hold: the metro pair a StorageClass `metro` of one storage (sync peers);
+/// every other cluster a StorageClass `rbd` of its own storage replicated every 5 minutes (async
+/// peers), and the east and west clusters also a snapshot-only StorageClass `cephfs`.
+fn managed_objects() -> ClusterTable {
+    let regional: Vec<(&str, String)> = CLUSTERS
+        .iter()
+        .map(|c| (*c, format!("rbd-array-{c}")))
+        .collect();
+    let refs: Vec<(&str, &str)> = regional.iter().map(|(c, s)| (*c, s.as_str())).collect();
+    let snapshots: ClusterTable = CLUSTERS
+        .iter()
+        .filter(|c| c.starts_with("east") || c.starts_with("west"))
+        .map(|c| {
+            let objects = managed::snapshot_only_classes(&format!("cephfs-array-{c}"));
+            ((*c).to_owned(), objects)
+        })
+        .collect();
+    merge_tables([
+        sync_peers(&METRO, "metro", "metro-array"),
+        async_peers(&refs, "rbd", "rbd-replication", hub::ASYNC_INTERVAL),
+        snapshots,
+    ])
 }
 
 fn secret_name(profile: &str) -> String {
@@ -90,6 +135,8 @@ enum ConfigVariant {
     Remapped,
     /// Profile `s3-d` removed.
     Trimmed,
+    /// No velero format.
+    NoVelero,
 }
 
 fn config_yaml(variant: ConfigVariant) -> String {
@@ -100,14 +147,21 @@ fn config_yaml(variant: ConfigVariant) -> String {
             secret: secret_name(p),
         })
         .collect();
+    let mut options = ConfigOptions {
+        distribution_enabled: true,
+        velero_namespace: Some(VELERO_NAMESPACE.into()),
+        ops_namespace: Some(OPS_NAMESPACE.into()),
+    };
     match variant {
-        ConfigVariant::Base | ConfigVariant::Disabled => {}
+        ConfigVariant::Base => {}
+        ConfigVariant::Disabled => options.distribution_enabled = false,
         ConfigVariant::Remapped => profiles[2].secret = secret_name(PROFILES[0]),
         ConfigVariant::Trimmed => {
             profiles.pop();
         }
+        ConfigVariant::NoVelero => options.velero_namespace = None,
     }
-    hub::config_yaml(&profiles, variant != ConfigVariant::Disabled)
+    hub::config_yaml(&profiles, &options)
 }
 
 /// One change of the script.
@@ -166,6 +220,7 @@ enum Op {
 /// The script's model of the hub, to generate only changes that keep the outcome timing-free.
 struct Model {
     clusters: BTreeMap<String, bool>,
+    /// Live policies and their clusters ([`METRO_POLICY`] included).
     live: BTreeMap<String, Vec<String>>,
     drpcs: BTreeMap<String, String>,
     secrets: BTreeMap<String, bool>,
@@ -181,7 +236,7 @@ impl Model {
                 .filter(|c| **c != GHOST)
                 .map(|c| ((*c).to_owned(), true))
                 .collect(),
-            live: BTreeMap::new(),
+            live: BTreeMap::from([(METRO_POLICY.to_owned(), METRO.map(str::to_owned).to_vec())]),
             drpcs: BTreeMap::new(),
             secrets: PROFILES.iter().map(|p| (secret_name(p), true)).collect(),
             broken: false,
@@ -189,12 +244,15 @@ impl Model {
         }
     }
 
-    /// As the validator decides: every DRCluster exists and at least one is validated (regions are
-    /// distinct, so there is no metro conflict), and the config parses.
+    /// As the validator decides: every DRCluster exists and at least one is validated, and the config
+    /// parses. Every ManagedCluster has joined with its claim; the only sync peer classes are the metro
+    /// policy's, whose clusters no other policy uses, so there is no conflict.
     fn valid(&self, clusters: &[String]) -> bool {
+        let metro = clusters.iter().all(|c| METRO.contains(&c.as_str()));
         !self.broken
-            && clusters.iter().all(|c| self.clusters.contains_key(c))
-            && clusters.iter().any(|c| self.clusters.get(c) == Some(&true))
+            && (metro
+                || (clusters.iter().all(|c| self.clusters.contains_key(c))
+                    && clusters.iter().any(|c| self.clusters.get(c) == Some(&true))))
     }
 
     fn referenced(&self, cluster: &str) -> bool {
@@ -244,7 +302,12 @@ fn script(seed: u64, steps: usize) -> (Vec<Op>, Vec<String>) {
                 Some(Op::CreatePolicy { name, clusters })
             }
             25..=36 => {
-                let names: Vec<String> = m.live.keys().cloned().collect();
+                let names: Vec<String> = m
+                    .live
+                    .keys()
+                    .filter(|n| *n != METRO_POLICY)
+                    .cloned()
+                    .collect();
                 pick(&mut rng, &names).cloned().map(|name| {
                     let barrier = m.valid(&m.live[&name]);
                     m.live.remove(&name);
@@ -336,11 +399,12 @@ fn script(seed: u64, steps: usize) -> (Vec<Op>, Vec<String>) {
                     m.broken = false;
                     Some(Op::Config(ConfigVariant::Base))
                 } else {
-                    Some(match rng.random_range(0..5) {
+                    Some(match rng.random_range(0..6) {
                         0 => Op::Config(ConfigVariant::Disabled),
                         1 => Op::Config(ConfigVariant::Remapped),
                         2 => Op::Config(ConfigVariant::Trimmed),
-                        3 => Op::TouchConfig { n },
+                        3 => Op::Config(ConfigVariant::NoVelero),
+                        4 => Op::TouchConfig { n },
                         _ => {
                             let barrier = m.valid_policies();
                             m.broken = true;
@@ -579,7 +643,8 @@ fn secret_key(seed: u64) -> String {
     format!("soak-secret-key-{seed:04}")
 }
 
-/// Seeds the soak hub: CRDs, namespaces, the base config, the Secrets and five validated DRClusters.
+/// Seeds the soak hub: CRDs, namespaces, the base config, the Secrets, a joined ManagedCluster for
+/// every cluster (the ghost too), seven validated DRClusters and the metro policy.
 async fn seed_hub(client: &Client, seed: u64) -> anyhow::Result<()> {
     hub::install_crds(client).await?;
     hub::create_namespace(client, NAMESPACE).await?;
@@ -603,9 +668,16 @@ async fn seed_hub(client: &Client, seed: u64) -> anyhow::Result<()> {
             )
             .await?;
     }
-    for cluster in CLUSTERS.iter().filter(|c| **c != GHOST) {
+    for cluster in CLUSTERS.iter().chain(&METRO) {
+        hub::register_managed_cluster(client, cluster).await?;
+    }
+    for cluster in CLUSTERS.iter().chain(&METRO).filter(|c| **c != GHOST) {
         hub::create_validated_drcluster(client, cluster, &profile_of(cluster)).await?;
     }
+    let metro = hub::drpolicy_every(METRO_POLICY, &METRO.map(str::to_owned), hub::SYNC_INTERVAL);
+    Api::<DRPolicy>::all(client.clone())
+        .create(&PostParams::default(), &metro)
+        .await?;
     Ok(())
 }
 
@@ -616,7 +688,7 @@ async fn inject_faults(server: Arc<TestApiServer>, seed: u64, percent: u32, stop
     let hooks = server.hooks();
     let mut mark = hooks.mark();
     let mut next_drop = Instant::now() + Duration::from_millis(rng.random_range(500..1500));
-    const WATCHED: [&str; 8] = [
+    const WATCHED: [&str; 10] = [
         "drpolicies",
         "drclusters",
         "drplacementcontrols",
@@ -625,6 +697,8 @@ async fn inject_faults(server: Arc<TestApiServer>, seed: u64, percent: u32, stop
         "policies",
         "placementrules",
         "placementbindings",
+        "managedclusters",
+        "managedclusterviews",
     ];
     while !stop.load(Ordering::SeqCst) {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -697,6 +771,8 @@ pub async fn run_once(
     );
     let client = hub::harness_client(&server)?;
     seed_hub(&client, seed).await?;
+    let table = managed_objects();
+    let agents = Agents::spawn(&server, &table, 1)?;
     std::fs::create_dir_all(&args.out_dir)?;
     let listing: String = ops.iter().map(|op| format!("{op:?}\n")).collect();
     std::fs::write(args.out_dir.join(format!("script-{seed}.txt")), listing)?;
@@ -706,7 +782,7 @@ pub async fn run_once(
         kubeconfig: server.kubeconfig_path().to_owned(),
         concurrency: args.concurrency,
         log_path: args.out_dir.join(format!("operator-{seed}-{label}.log")),
-        rust_log: "info,kube_lease_manager=warn".into(),
+        rust_log: args.rust_log.clone(),
     };
     let mark = server.hooks().mark();
     let mut operator = Operator::spawn(&options).await?;
@@ -739,7 +815,7 @@ pub async fn run_once(
     let (raw, settle_seconds) = loop {
         let raw = Raw::read(&client).await?;
         let snapshot = raw.snapshot();
-        let done = raw.violations().is_empty()
+        let done = raw.violations(&table).is_empty()
             && reference.is_none_or(|r| r.differences(&snapshot).is_empty());
         if done {
             // Stable: the operator is quiet and the state has not moved since.
@@ -759,7 +835,7 @@ pub async fn run_once(
     };
     let requests = Counts::of_operator(&server.hooks().requests_since(mark));
     let snapshot = raw.snapshot();
-    let mut violations = raw.violations();
+    let mut violations = raw.violations(&table);
     if !operator.running() {
         violations.push(format!(
             "the operator exited; log: {}",
@@ -792,6 +868,10 @@ pub async fn run_once(
     .map(|l| l.place)
     .collect();
     operator.stop().await?;
+    if agents.any_finished() {
+        violations.push("the OCM view agent ended before the run did".into());
+    }
+    agents.stop().await?;
     drop(client);
     if let Ok(server) = Arc::try_unwrap(server) {
         server.shutdown().await;
@@ -822,6 +902,12 @@ pub struct SeedReport {
     pub policies: usize,
     /// OCM objects at the end.
     pub ocm_objects: usize,
+    /// ManagedClusterViews at the end in the namespaces of live policies' clusters.
+    pub views: usize,
+    /// Live policies with sync peer classes at the end.
+    pub sync_policies: usize,
+    /// Live policies with async peer classes at the end.
+    pub async_policies: usize,
 }
 
 /// Runs one seed: the reference, then the faulty run compared with it.
@@ -837,6 +923,9 @@ pub async fn run_seed(args: &SoakArgs, seed: u64) -> SeedReport {
         settle_seconds: 0.0,
         policies: 0,
         ocm_objects: 0,
+        views: 0,
+        sync_policies: 0,
+        async_policies: 0,
     };
     let reference = match run_once(args, seed, None).await {
         Ok(outcome) => outcome,
@@ -872,6 +961,9 @@ pub async fn run_seed(args: &SoakArgs, seed: u64) -> SeedReport {
         ocm_objects: faulty.snapshot.ocm_policies.len()
             + faulty.snapshot.rules.len()
             + faulty.snapshot.bindings.len(),
+        views: faulty.snapshot.views.len(),
+        sync_policies: faulty.snapshot.policies_with_peers("sync"),
+        async_policies: faulty.snapshot.policies_with_peers("async"),
     }
 }
 

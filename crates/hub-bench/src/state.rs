@@ -1,26 +1,34 @@
 //! The hub's final state: read from the server, normalized (no resourceVersions, uids, timestamps or
 //! managedFields) so two runs can be compared, and checked against the planner's rule so a run can be
-//! judged on its own: no leaked OCM object, no stuck finalizer, no Secret finalizer without a policy
-//! needing the Secret, every condition as the final inputs ask.
+//! judged on its own: no leaked OCM object in either format, no stuck finalizer, no Secret finalizer
+//! without a policy needing the Secret, every condition as the final inputs ask, every live policy's
+//! peer classes as Ramen's algorithm computes them from what the managed clusters hold, the views they
+//! are read through, and the ops namespace.
 
+use drpolicy_api::names::ocm_names::{self, Format};
 use drpolicy_api::names::{
-    CREATED_BY_RAMEN_LABEL, DRPOLICY_FINALIZER, HUB_OPERATOR_CONFIGMAP, OCM_BACKUP_LABEL,
-    POLICY_TRIGGER_ANNOTATION, RAMEN_CONFIG_KEY, SECRET_POLICY_FINALIZER, condition as names,
-    ocm_names,
+    CREATED_BY_RAMEN_LABEL, CREATED_BY_RAMEN_LABEL_VALUE, DRPOLICY_FINALIZER,
+    HUB_OPERATOR_CONFIGMAP, OCM_BACKUP_LABEL, POLICY_TRIGGER_ANNOTATION, RAMEN_CONFIG_KEY,
+    condition as names,
 };
 use drpolicy_api::ocm::{PlacementBinding, PlacementRule, Policy};
+use drpolicy_api::view::ManagedClusterView;
 use drpolicy_api::{DRCluster, DRPlacementControl, DRPolicy};
-use k8s_openapi::api::core::v1::{ConfigMap, Event as CoreEvent, Secret};
+use e2e::views::ClusterTable;
+use k8s_openapi::api::core::v1::{ConfigMap, Event as CoreEvent, Namespace, Secret};
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, ListParams};
 use kube::{Client, Resource, ResourceExt};
-use ramen_config::ConfigMapLocation;
-use secret_propagator::{PlanInputs, Scope, SecretState, Secrets, plan};
+use ramen_config::{ConfigMapLocation, RamenConfig};
+use secret_propagator::{DesiredSecret, PlanInputs, Scope, SecretState, Secrets, plan};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::bench::{PEER_CLASSES_COMPUTED, REASON_COMPUTED};
 use crate::hub::NAMESPACE;
+use crate::managed;
+use peer_classes::PeerClasses;
 
 /// Everything read from the server at the end of a run.
 #[derive(Debug, Clone, Default)]
@@ -43,6 +51,10 @@ pub struct Raw {
     pub bindings: Vec<PlacementBinding>,
     /// Events of every namespace, as JSON (both APIs).
     pub events: Vec<String>,
+    /// ManagedClusterViews of every namespace.
+    pub views: Vec<ManagedClusterView>,
+    /// The Ramen ops namespace the config names, if it exists.
+    pub ops_namespace: Option<Namespace>,
 }
 
 impl Raw {
@@ -64,7 +76,22 @@ impl Raw {
                     .map(serde_json::to_string),
             )
             .collect::<Result<_, _>>()?;
+        let configmap = Api::<ConfigMap>::namespaced(client.clone(), NAMESPACE)
+            .get_opt(HUB_OPERATOR_CONFIGMAP)
+            .await?;
+        let ops_namespace = match parsed_config(configmap.as_ref())
+            .ok()
+            .and_then(|c| c.ramen_ops_namespace().map(str::to_owned))
+        {
+            Some(name) => Api::<Namespace>::all(client.clone()).get_opt(&name).await?,
+            None => None,
+        };
         Ok(Raw {
+            views: Api::<ManagedClusterView>::all(client.clone())
+                .list(&lp)
+                .await?
+                .items,
+            ops_namespace,
             policies: Api::<DRPolicy>::all(client.clone()).list(&lp).await?.items,
             drclusters: Api::<DRCluster>::all(client.clone()).list(&lp).await?.items,
             drpcs: Api::<DRPlacementControl>::all(client.clone())
@@ -75,9 +102,7 @@ impl Raw {
                 .list(&lp)
                 .await?
                 .items,
-            configmap: Api::<ConfigMap>::namespaced(client.clone(), NAMESPACE)
-                .get_opt(HUB_OPERATOR_CONFIGMAP)
-                .await?,
+            configmap,
             ocm_policies: Api::<Policy>::namespaced(client.clone(), NAMESPACE)
                 .list(&lp)
                 .await?
@@ -94,8 +119,8 @@ impl Raw {
         })
     }
 
-    /// Every object the operator writes to (DRPolicies and their status, OCM objects, Events, the
-    /// ConfigMap label), as (description, JSON) for the leak check. Secrets are left out: the operator
+    /// Every object the operator writes to (DRPolicies and their status, OCM objects, views, Events,
+    /// the ConfigMap label), as (description, JSON) for the leak check. Secrets are left out: the operator
     /// only patches their finalizers, and their data is what the check looks for.
     pub fn written_objects(&self) -> anyhow::Result<Vec<(String, String)>> {
         let mut out = Vec::new();
@@ -114,6 +139,7 @@ impl Raw {
         push(&mut out, "Policy", &self.ocm_policies)?;
         push(&mut out, "PlacementRule", &self.rules)?;
         push(&mut out, "PlacementBinding", &self.bindings)?;
+        push(&mut out, "ManagedClusterView", &self.views)?;
         if let Some(configmap) = &self.configmap {
             out.push((
                 "ConfigMap".to_owned(),
@@ -126,8 +152,18 @@ impl Raw {
         Ok(out)
     }
 
+    /// The clusters of the policies not being deleted.
+    fn live_clusters(&self) -> BTreeSet<&str> {
+        self.policies
+            .iter()
+            .filter(|p| !p.is_deleting())
+            .flat_map(|p| p.spec.dr_clusters.iter().map(String::as_str))
+            .collect()
+    }
+
     /// The normalized state, comparable across runs.
     pub fn snapshot(&self) -> Snapshot {
+        let live_clusters = self.live_clusters();
         let versions: BTreeMap<String, String> = self
             .secrets
             .iter()
@@ -144,7 +180,11 @@ impl Raw {
                 .iter()
                 .map(|s| {
                     let state = SecretSnap {
-                        finalized: s.finalizers().iter().any(|f| f == SECRET_POLICY_FINALIZER),
+                        finalized: Format::ALL
+                            .into_iter()
+                            .filter(|f| s.finalizers().iter().any(|x| x == f.finalizer()))
+                            .map(Format::as_str)
+                            .collect(),
                         deleting: s.metadata.deletion_timestamp.is_some(),
                     };
                     (s.name_any(), state)
@@ -153,6 +193,21 @@ impl Raw {
             ocm_policies: normalize_all(&self.ocm_policies, &versions),
             rules: normalize_all(&self.rules, &versions),
             bindings: normalize_all(&self.bindings, &versions),
+            views: self
+                .views
+                .iter()
+                .filter(|v| live_clusters.contains(v.namespace().unwrap_or_default().as_str()))
+                .map(|v| {
+                    let key = format!("{}/{}", v.namespace().unwrap_or_default(), v.name_any());
+                    let value = serde_json::json!({
+                        "labels": v.metadata.labels,
+                        "annotations": v.metadata.annotations,
+                        "spec": v.spec,
+                    });
+                    (key, value)
+                })
+                .collect(),
+            ops_namespace: self.ops_namespace.as_ref().map(|n| n.labels().clone()),
             drpcs: self
                 .drpcs
                 .iter()
@@ -169,17 +224,13 @@ impl Raw {
     }
 
     /// Violations of the rule by the final state: what the planner wants from the final inputs must be
-    /// exactly what exists, and every condition must say what the inputs imply.
-    pub fn violations(&self) -> Vec<String> {
+    /// exactly what exists, every condition must say what the inputs imply, and every live policy must
+    /// carry the peer classes the managed clusters' `table` gives, read through the views the operator
+    /// keeps.
+    pub fn violations(&self, table: &ClusterTable) -> Vec<String> {
         let mut out = Vec::new();
-        let location = ConfigMapLocation {
-            namespace: NAMESPACE,
-            name: HUB_OPERATOR_CONFIGMAP,
-            key: RAMEN_CONFIG_KEY,
-        };
-        let data = self.configmap.as_ref().and_then(|c| c.data.as_ref());
-        let config = match ramen_config::from_config_map_data(&location, data) {
-            Ok(parsed) => parsed.config,
+        let config = match parsed_config(self.configmap.as_ref()) {
+            Ok(config) => config,
             Err(error) => {
                 out.push(format!("the final config does not parse: {error}"));
                 return out;
@@ -211,14 +262,24 @@ impl Raw {
             out.push("the final config disables distribution: nothing to judge".into());
             return out;
         }
-        let wanted: BTreeSet<&String> = plan.secrets.keys().collect();
 
-        // OCM objects: exactly the planned ones, each as planned.
+        // OCM objects: exactly the planned ones of every planned format, each as planned.
+        let mut wanted_policies: BTreeMap<String, &DesiredSecret> = BTreeMap::new();
+        let mut wanted_rules: BTreeMap<String, &DesiredSecret> = BTreeMap::new();
+        let mut wanted_bindings: BTreeSet<String> = BTreeSet::new();
+        for desired in plan.secrets.values() {
+            for format in &desired.formats {
+                let names = format.names(&desired.name);
+                wanted_policies.insert(names.policy, desired);
+                wanted_rules.insert(names.placement_rule, desired);
+                wanted_bindings.insert(names.placement_binding);
+            }
+        }
         let labelled =
             |labels: &BTreeMap<String, String>| labels.contains_key(CREATED_BY_RAMEN_LABEL);
         for policy in self.ocm_policies.iter().filter(|o| labelled(o.labels())) {
             let name = policy.name_any();
-            match plan.secrets.get(&name) {
+            match wanted_policies.get(&name) {
                 None => out.push(format!("leaked Policy {name}")),
                 Some(desired) if policy.trigger() != Some(desired.resource_version.as_str()) => out
                     .push(format!(
@@ -231,8 +292,7 @@ impl Raw {
         }
         for rule in self.rules.iter().filter(|o| labelled(o.labels())) {
             let name = rule.name_any();
-            let secret = ocm_names::secret_of("PlacementRule", &name).unwrap_or_default();
-            match plan.secrets.get(&secret) {
+            match wanted_rules.get(&name) {
                 None => out.push(format!("leaked PlacementRule {name}")),
                 Some(desired) => {
                     let clusters: BTreeSet<String> =
@@ -248,47 +308,56 @@ impl Raw {
         }
         for binding in self.bindings.iter().filter(|o| labelled(o.labels())) {
             let name = binding.name_any();
-            let secret = ocm_names::secret_of("PlacementBinding", &name).unwrap_or_default();
-            if !wanted.contains(&secret) {
+            if !wanted_bindings.contains(&name) {
                 out.push(format!("leaked PlacementBinding {name}"));
             }
         }
-        let ocm_names_of = |names: Vec<String>| names.into_iter().collect::<BTreeSet<String>>();
-        let live_policies = ocm_names_of(self.ocm_policies.iter().map(|o| o.name_any()).collect());
-        let live_rules = ocm_names_of(self.rules.iter().map(|o| o.name_any()).collect());
-        let live_bindings = ocm_names_of(self.bindings.iter().map(|o| o.name_any()).collect());
-        for secret in &wanted {
-            if !live_policies.contains(&ocm_names::policy(secret)) {
-                out.push(format!("missing Policy for {secret}"));
+        let live = |names: Vec<String>| names.into_iter().collect::<BTreeSet<String>>();
+        let live_policies = live(self.ocm_policies.iter().map(|o| o.name_any()).collect());
+        let live_rules = live(self.rules.iter().map(|o| o.name_any()).collect());
+        let live_bindings = live(self.bindings.iter().map(|o| o.name_any()).collect());
+        for name in wanted_policies.keys() {
+            if !live_policies.contains(name) {
+                out.push(format!("missing Policy {name}"));
             }
-            if !live_rules.contains(&ocm_names::placement_rule(secret)) {
-                out.push(format!("missing PlacementRule for {secret}"));
+        }
+        for name in wanted_rules.keys() {
+            if !live_rules.contains(name) {
+                out.push(format!("missing PlacementRule {name}"));
             }
-            if !live_bindings.contains(&ocm_names::placement_binding(secret)) {
-                out.push(format!("missing PlacementBinding for {secret}"));
+        }
+        for name in &wanted_bindings {
+            if !live_bindings.contains(name) {
+                out.push(format!("missing PlacementBinding {name}"));
             }
         }
 
-        // Secret finalizers: exactly on the distributed Secrets; nothing stuck deleting.
+        // Secret finalizers: each format's exactly on the Secrets distributed in it; nothing stuck
+        // deleting.
         for secret in &self.secrets {
             let name = secret.name_any();
-            let finalized = secret
-                .finalizers()
-                .iter()
-                .any(|f| f == SECRET_POLICY_FINALIZER);
-            if finalized != wanted.contains(&name) {
-                out.push(format!(
-                    "Secret {name}: policy-protection finalizer {}, needed {}",
-                    finalized,
-                    wanted.contains(&name)
-                ));
+            let formats = plan
+                .secrets
+                .get(&name)
+                .map(|d| d.formats.clone())
+                .unwrap_or_default();
+            for format in Format::ALL {
+                let finalized = secret.finalizers().iter().any(|f| f == format.finalizer());
+                let needed = formats.contains(&format);
+                if finalized != needed {
+                    out.push(format!(
+                        "Secret {name}: {format} policy-protection finalizer {finalized}, needed \
+                         {needed}"
+                    ));
+                }
             }
             if secret.metadata.deletion_timestamp.is_some() {
                 out.push(format!("Secret {name} is stuck deleting"));
             }
         }
 
-        // Policies: deleting ones only while a DRPC holds them; live ones validated and distributed.
+        // Policies: deleting ones only while a DRPC holds them; live ones validated, distributed and
+        // with their peer classes.
         for policy in &self.policies {
             let name = policy.name_any();
             let used = self.drpcs.iter().any(|d| d.dr_policy_name() == name);
@@ -339,9 +408,90 @@ impl Raw {
             if condition(names::DELETION_BLOCKED).is_some() {
                 out.push(format!("DRPolicy {name}: stale DeletionBlocked condition"));
             }
+            if condition(PEER_CLASSES_COMPUTED) != Some(("True", REASON_COMPUTED)) {
+                out.push(format!(
+                    "DRPolicy {name}: {PEER_CLASSES_COMPUTED} is {:?}",
+                    condition(PEER_CLASSES_COMPUTED)
+                ));
+            }
+            let expected = managed::expected_peers(
+                table,
+                &policy.spec.dr_clusters,
+                &policy.spec.scheduling_interval,
+            );
+            let stored = PeerClasses::from_status(policy.status.as_ref());
+            if stored != expected {
+                out.push(format!(
+                    "DRPolicy {name}: peer classes {stored:?}, expected {expected:?}"
+                ));
+            }
+        }
+
+        // Views: in the namespaces of live policies' clusters exactly those their classes need;
+        // elsewhere (clusters whose users are gone) no view reads what the cluster does not list.
+        let views: BTreeSet<String> = self
+            .views
+            .iter()
+            .map(|v| format!("{}/{}", v.namespace().unwrap_or_default(), v.name_any()))
+            .collect();
+        let live_clusters = self.live_clusters();
+        let wanted = managed::expected_views(table, live_clusters.iter().copied());
+        for view in wanted.difference(&views) {
+            out.push(format!("missing ManagedClusterView {view}"));
+        }
+        let possible = managed::expected_views(table, table.keys().map(String::as_str));
+        for view in views.difference(&possible) {
+            out.push(format!("unexpected ManagedClusterView {view}"));
+        }
+        for view in views.difference(&wanted).filter(|v| possible.contains(*v)) {
+            let namespace = view.split_once('/').map_or("", |(ns, _)| ns);
+            if live_clusters.contains(namespace) {
+                out.push(format!("stale ManagedClusterView {view}"));
+            }
+        }
+        // The harness' OCM agent answers every view; one without an answer is the harness' failure.
+        for view in &self.views {
+            let answered = view
+                .status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .is_some_and(|c| !c.is_empty());
+            if !answered {
+                out.push(format!(
+                    "ManagedClusterView {}/{} (resourceVersion {}) has no answer from the OCM agent",
+                    view.namespace().unwrap_or_default(),
+                    view.name_any(),
+                    view.resource_version().unwrap_or_default()
+                ));
+            }
+        }
+
+        if let Some(name) = config.ramen_ops_namespace() {
+            let labelled = self.ops_namespace.as_ref().map(|n| {
+                n.labels().get(CREATED_BY_RAMEN_LABEL).map(String::as_str)
+                    == Some(CREATED_BY_RAMEN_LABEL_VALUE)
+            });
+            match labelled {
+                None => out.push(format!("the ops namespace {name} does not exist")),
+                Some(false) => out.push(format!("the ops namespace {name} is not labelled")),
+                Some(true) => {}
+            }
         }
         out
     }
+}
+
+/// The RamenConfig of the operator ConfigMap.
+fn parsed_config(configmap: Option<&ConfigMap>) -> Result<RamenConfig, String> {
+    let location = ConfigMapLocation {
+        namespace: NAMESPACE,
+        name: HUB_OPERATOR_CONFIGMAP,
+        key: RAMEN_CONFIG_KEY,
+    };
+    let data = configmap.and_then(|c| c.data.as_ref());
+    ramen_config::from_config_map_data(&location, data)
+        .map(|parsed| parsed.config)
+        .map_err(|error| error.to_string())
 }
 
 /// A DRPolicy as compared across runs.
@@ -355,6 +505,8 @@ pub struct PolicyState {
     pub backup_label: Option<String>,
     /// `type status reason: message (observedGeneration)`, sorted by type.
     pub conditions: Vec<String>,
+    /// `status.sync` and `status.async` (left out while deleting, like the conditions).
+    pub peer_classes: Value,
 }
 
 impl PolicyState {
@@ -378,11 +530,21 @@ impl PolicyState {
             })
             .collect();
         conditions.sort();
+        let status = policy.status.as_ref();
+        let peer_classes = if policy.is_deleting() {
+            Value::Null
+        } else {
+            serde_json::json!({
+                "sync": status.and_then(|s| s.sync.as_ref()),
+                "async": status.and_then(|s| s.async_.as_ref()),
+            })
+        };
         PolicyState {
             deleting: policy.is_deleting(),
             finalizers,
             backup_label: policy.labels().get(OCM_BACKUP_LABEL).cloned(),
             conditions,
+            peer_classes,
         }
     }
 }
@@ -390,8 +552,8 @@ impl PolicyState {
 /// A hub Secret as compared across runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SecretSnap {
-    /// Carries the policy-protection finalizer.
-    pub finalized: bool,
+    /// The formats whose policy-protection finalizer it carries.
+    pub finalized: Vec<&'static str>,
     /// Has a deletionTimestamp.
     pub deleting: bool,
 }
@@ -412,9 +574,25 @@ pub struct Snapshot {
     pub bindings: BTreeMap<String, Value>,
     /// DRPlacementControls as `namespace/name -> policy`.
     pub drpcs: BTreeSet<String>,
+    /// ManagedClusterViews by `namespace/name` (labels, annotations, spec; the answers are the OCM
+    /// agent's), in the namespaces of the clusters of live policies only. Views are shared per cluster
+    /// and outlive the policies that made the operator create them; for a cluster whose only users
+    /// were deleted, whether its class views exist depends on whether the operator saw the answer to
+    /// its DRClusterConfig view before the deletion, which is timing.
+    pub views: BTreeMap<String, Value>,
+    /// The labels of the ops namespace the config names, if it exists.
+    pub ops_namespace: Option<BTreeMap<String, String>>,
 }
 
 impl Snapshot {
+    /// How many live policies have peer classes on `side` (`sync` or `async`).
+    pub fn policies_with_peers(&self, side: &str) -> usize {
+        self.policies
+            .values()
+            .filter(|p| p.peer_classes[side]["peerClasses"].is_array())
+            .count()
+    }
+
     /// Human-readable differences from `other` (empty when equal).
     pub fn differences(&self, other: &Snapshot) -> Vec<String> {
         let mut out = Vec::new();
@@ -428,6 +606,13 @@ impl Snapshot {
             &other.bindings,
             &mut out,
         );
+        diff_maps("ManagedClusterView", &self.views, &other.views, &mut out);
+        if self.ops_namespace != other.ops_namespace {
+            out.push(format!(
+                "ops namespace: {:?} vs {:?}",
+                self.ops_namespace, other.ops_namespace
+            ));
+        }
         if self.drpcs != other.drpcs {
             out.push(format!("DRPCs: {:?} vs {:?}", self.drpcs, other.drpcs));
         }
@@ -472,8 +657,12 @@ fn normalize<K: Resource + Serialize>(
     let mut annotations = meta.annotations.clone().unwrap_or_default();
     if let Some(trigger) = annotations.get_mut(POLICY_TRIGGER_ANNOTATION) {
         let name = meta.name.clone().unwrap_or_default();
-        if secret_versions.get(&name) == Some(trigger) {
-            *trigger = format!("=rv({name})");
+        // `S` is secret S's ramen-format Policy, `vS` its velero-format one.
+        let owner = ocm_names::owners("Policy", &name)
+            .into_iter()
+            .find(|(secret, _)| secret_versions.get(secret) == Some(trigger));
+        if let Some((secret, _)) = owner {
+            *trigger = format!("=rv({secret})");
         }
     }
     serde_json::json!({

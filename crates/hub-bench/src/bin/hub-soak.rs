@@ -26,9 +26,12 @@ async fn main() -> anyhow::Result<()> {
             "FAILED"
         };
         println!(
-            "seed {seed}: {verdict}: {} policies, {} OCM objects; faulty run: {} operator requests, {} faulted ({:.1} %); final state {:.1} s after the faults stopped",
+            "seed {seed}: {verdict}: {} policies ({} with sync, {} with async peer classes), {} OCM objects, {} views; faulty run: {} operator requests, {} faulted ({:.1} %); final state {:.1} s after the faults stopped",
             report.policies,
+            report.sync_policies,
+            report.async_policies,
             report.ocm_objects,
+            report.views,
             report.requests,
             report.faulted,
             100.0 * report.faulted as f64 / report.requests.max(1) as f64,
