@@ -77,7 +77,9 @@ pub struct Views {
     pub presence: Arc<ApiPresence>,
     created: Mutex<HashMap<ObjectRef<ManagedClusterView>, Arc<ManagedClusterView>>>,
     created_at: Mutex<HashMap<ObjectRef<ManagedClusterView>, Instant>>,
-    creating: tokio::sync::Mutex<()>,
+    /// One lock per view being created: reconciles of policies sharing a cluster wait for each
+    /// other's creation of the same view, never for other views.
+    creating: Mutex<HashMap<ObjectRef<ManagedClusterView>, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -99,7 +101,7 @@ impl Views {
             presence,
             created: Mutex::new(HashMap::new()),
             created_at: Mutex::new(HashMap::new()),
-            creating: tokio::sync::Mutex::new(()),
+            creating: Mutex::new(HashMap::new()),
         }
     }
 
@@ -183,8 +185,9 @@ impl Views {
         }
     }
 
-    /// Creates a view missing from the cache, one creation at a time: reconciles of policies sharing a
-    /// cluster would otherwise race to create the same view (and all but one get 409 Conflict).
+    /// Creates a view missing from the cache, one creation per view at a time: reconciles of policies
+    /// sharing a cluster would otherwise race to create the same view (and all but one get 409
+    /// Conflict).
     async fn create(
         &self,
         desired: &ManagedClusterView,
@@ -192,7 +195,30 @@ impl Views {
         name: &str,
         key: ObjectRef<ManagedClusterView>,
     ) -> Result<Arc<ManagedClusterView>, kube::Error> {
-        let _one_at_a_time = self.creating.lock().await;
+        let gate = lock(&self.creating).entry(key.clone()).or_default().clone();
+        let outcome = {
+            let _one_at_a_time = gate.lock().await;
+            self.create_unlocked(desired, cluster, name, key.clone())
+                .await
+        };
+        let mut creating = lock(&self.creating);
+        // The last one through removes the lock (the map holds one reference, `gate` another).
+        if creating
+            .get(&key)
+            .is_some_and(|g| Arc::strong_count(g) <= 2)
+        {
+            creating.remove(&key);
+        }
+        outcome
+    }
+
+    async fn create_unlocked(
+        &self,
+        desired: &ManagedClusterView,
+        cluster: &str,
+        name: &str,
+        key: ObjectRef<ManagedClusterView>,
+    ) -> Result<Arc<ManagedClusterView>, kube::Error> {
         if let Some(view) = self.known(&key) {
             return Ok(view);
         }
