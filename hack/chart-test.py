@@ -41,6 +41,13 @@ CLUSTER_RULES = {
     ("ramendr.openshift.io", "drpolicies/finalizers"): {"update"},
     ("ramendr.openshift.io", "drclusters"): {"get", "list", "watch"},
     ("ramendr.openshift.io", "drplacementcontrols"): {"get", "list", "watch"},
+    # Peer classes: OCM's ManagedClusters (read) and our ManagedClusterViews in the cluster namespaces.
+    ("cluster.open-cluster-management.io", "managedclusters"): {"get", "list", "watch"},
+    ("view.open-cluster-management.io", "managedclusterviews"): {
+        "get", "list", "watch", "create", "update", "delete",
+    },
+    # The Ramen ops namespace of the config.
+    ("", "namespaces"): {"get", "create"},
 }
 OCM_RESOURCES = {
     ("policy.open-cluster-management.io", "policies"),
