@@ -2,9 +2,14 @@
 #
 #   make bench                      CI-sized scale benchmark (reports; fails only on errors and leaks)
 #   make bench BENCH_ARGS='--policies 1000 --clusters 100 --profiles 20 --unrelated 10000'
-#   make bench-full                 P=5000 C=200 S=20 N=50000 (long; release build)
+#   make bench BENCH_ARGS='--metro-pairs 5 --view-agents 8 --velero-namespace "" --rust-log info,hub_operator=debug'
+#   make bench-full                 P=5000 C=200 S=20 N=50000 (release build)
 #   make soak                       fault-injection soak, SOAK_SEEDS seeds (default 3)
 #   SOAK_SEEDS=200 make soak
+#   SOAK_SEEDS=1 make soak SOAK_ARGS='--first-seed=7 --rust-log=info,hub_operator=debug'
+#
+# Both seed joined OCM ManagedClusters and answer the operator's ManagedClusterViews in-process
+# (e2e::views); the benchmark writes the operator's requests to target/hub-bench/requests.txt.
 #
 # BENCH_PROFILE / SOAK_PROFILE choose the cargo profile: `release` (default of the benchmark) or
 # `debug` (default of the soak, and what CI uses for both to avoid a second full build).

@@ -15,9 +15,11 @@
 //! DRCluster change could invalidate is never the subject of that change, the config breaks only after
 //! every valid policy holds its finalizer, a policy is deleted only after the operator took it over
 //! (when it is valid), and the script ends by restoring the config and every DRCluster. What the
-//! managed clusters hold never changes, so peer classes and views depend only on which policies were
-//! ever valid. A policy being deleted keeps the conditions and peer classes of its last reconcile
-//! before deletion, which depend on timing, so only its `DeletionBlocked` condition is compared.
+//! managed clusters hold never changes, so a live policy's peer classes and the views of its clusters
+//! are a function of the table; views of clusters whose only users were deleted depend on timing (see
+//! [`crate::state::Snapshot::views`]) and are not compared. A policy being deleted keeps the conditions
+//! and peer classes of its last reconcile before deletion, which depend on timing, so only its
+//! `DeletionBlocked` condition is compared.
 
 use anyhow::{Context, bail};
 use drpolicy_api::DRPolicy;
@@ -1006,6 +1008,22 @@ mod tests {
             assert_eq!(config, Some(ConfigVariant::Base), "seed {seed}");
             assert_eq!(clusters.len(), CLUSTERS.len(), "seed {seed}");
             assert!(clusters.values().all(|v| *v), "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn no_script_deletes_the_metro_policy_or_shares_its_clusters() {
+        for seed in 0..200 {
+            for op in script(seed, 60).0 {
+                match op {
+                    Op::DeletePolicy { name, .. } => assert_ne!(name, METRO_POLICY, "seed {seed}"),
+                    Op::CreatePolicy { clusters, .. } => assert!(
+                        clusters.iter().all(|c| !METRO.contains(&c.as_str())),
+                        "seed {seed}: {clusters:?}"
+                    ),
+                    _ => {}
+                }
+            }
         }
     }
 
