@@ -3,7 +3,8 @@
 
 RBAC scope (no cluster-wide Secret access, the exact ClusterRole resources, the release-namespace Role),
 the restricted security context, the downward-API namespace, probes and Service ports derived from the
-configured addresses, the ConfigMap switch and checksum, and values.schema.json rejections.
+configured addresses, the ConfigMap switch and checksum, and values.schema.json rejections; plus the
+tests of hack/rbac-usage.py, the e2e check of the RBAC against the operator's requests, on fixtures.
 
 Usage:
   hack/chart-test.py                    run every test (HELM: helm binary, default `helm`)
@@ -13,6 +14,7 @@ Usage:
 Needs PyYAML. Exits non-zero when a test fails, naming it and why.
 """
 
+import importlib.util
 import os
 import re
 import shutil
@@ -34,20 +36,24 @@ CONFIG_KEY = "ramen_manager_config.yaml"
 BACKUP_LABEL = "cluster.open-cluster-management.io/backup"
 RAMEN_GROUP = "ramendr.openshift.io"
 
-# What the ClusterRole may hold: cluster-scoped Ramen resources and cross-namespace reads, nothing else.
+# What the operator's ClusterRole may hold: cluster-scoped Ramen resources, cross-namespace reads and the
+# reviews of the authenticated metrics endpoint, nothing else. Kept in step with the operator's requests
+# by hack/rbac-usage.py in `make e2e-local`.
 CLUSTER_RULES = {
-    ("ramendr.openshift.io", "drpolicies"): {"get", "list", "watch", "patch"},
-    ("ramendr.openshift.io", "drpolicies/status"): {"get", "patch", "update"},
-    ("ramendr.openshift.io", "drpolicies/finalizers"): {"update"},
-    ("ramendr.openshift.io", "drclusters"): {"get", "list", "watch"},
-    ("ramendr.openshift.io", "drplacementcontrols"): {"get", "list", "watch"},
+    ("ramendr.openshift.io", "drpolicies"): {"list", "watch", "patch"},
+    ("ramendr.openshift.io", "drpolicies/status"): {"patch"},
+    ("ramendr.openshift.io", "drclusters"): {"list", "watch"},
+    ("ramendr.openshift.io", "drplacementcontrols"): {"list", "watch"},
     # Peer classes: OCM's ManagedClusters (read) and our ManagedClusterViews in the cluster namespaces.
-    ("cluster.open-cluster-management.io", "managedclusters"): {"get", "list", "watch"},
+    ("cluster.open-cluster-management.io", "managedclusters"): {"list", "watch"},
     ("view.open-cluster-management.io", "managedclusterviews"): {
         "get", "list", "watch", "create", "update", "delete",
     },
     # The Ramen ops namespace of the config.
     ("", "namespaces"): {"get", "create"},
+    # The authenticated /metrics endpoint.
+    ("authentication.k8s.io", "tokenreviews"): {"create"},
+    ("authorization.k8s.io", "subjectaccessreviews"): {"create"},
 }
 OCM_RESOURCES = {
     ("policy.open-cluster-management.io", "policies"),
@@ -103,6 +109,14 @@ def one(docs, kind, namespace=None):
     return found[0]
 
 
+def operator_clusterrole(docs, release="hub"):
+    """The operator's ClusterRole (the chart also renders `<fullname>-metrics-reader`)."""
+    name = f"{release}-ramen-hub-operator"
+    found = [d for d in objects(docs, "ClusterRole") if d["metadata"]["name"] == name]
+    assert len(found) == 1, f"expected ClusterRole {name}, found {[d['metadata']['name'] for d in found]}"
+    return found[0]
+
+
 def rule_map(rules):
     """{(apiGroup, resource): (verbs, resourceNames)} merged over rules; resourceNames None = all."""
     merged = {}
@@ -152,7 +166,7 @@ def test_no_clusterrole_grants_secrets_or_wildcards():
 
 def test_clusterrole_holds_exactly_the_cluster_scoped_rules():
     docs = render()
-    role = one(docs, "ClusterRole")
+    role = operator_clusterrole(docs)
     merged = rule_map(role["rules"])
     assert set(merged) == set(CLUSTER_RULES), f"ClusterRole resources {sorted(merged)}"
     for key, grants in merged.items():
@@ -176,15 +190,12 @@ def test_role_in_release_namespace_holds_the_namespaced_rules():
         )
         for key in OCM_RESOURCES:
             grants = merged.pop(key)
-            assert grants == [({"get", "list", "watch", "create", "patch", "delete"}, None)], (
-                f"{key}: {grants}"
-            )
+            assert grants == [({"list", "watch", "create", "patch", "delete"}, None)], f"{key}: {grants}"
         leases = merged.pop(("coordination.k8s.io", "leases"))
         assert ({"create"}, None) in leases, f"leases: {leases}"
-        assert ({"get", "update", "patch"}, ("hub.ramendr.openshift.io",)) in leases, f"leases: {leases}"
+        assert ({"get", "update"}, ("hub.ramendr.openshift.io",)) in leases, f"leases: {leases}"
         assert len(leases) == 2, f"leases: {leases}"
-        for key in (("events.k8s.io", "events"), ("", "events")):
-            assert merged.pop(key) == [({"create", "patch"}, None)], f"{key}"
+        # Events live in the -events Role only (the operator records Events about DRPolicies only).
         assert not merged, f"unexpected Role rules: {sorted(merged)}"
 
 
@@ -206,10 +217,26 @@ def test_cluster_scoped_events_role_grants_events_only():
     assert binding["roleRef"]["name"] == role["metadata"]["name"]
     docs = render("--set", "rbac.clusterScopedEventsNamespace=")
     assert not objects(docs, "Role", "default"), "events Role rendered although disabled"
-    # Released into that namespace, the main Role already covers the Events.
+    assert all(("events.k8s.io", "events") not in rule_map(r["rules"]) for r in objects(docs, "Role"))
+    # Released into that namespace: still the -events Role, the main Role never grants Events.
     docs = render(namespace="default")
-    role = one(docs, "Role", "default")
-    assert ("events.k8s.io", "events") in rule_map(role["rules"]) and len(objects(docs, "RoleBinding")) == 1
+    roles = {r["metadata"]["name"]: rule_map(r["rules"]) for r in objects(docs, "Role", "default")}
+    assert set(roles) == {"hub-ramen-hub-operator", "hub-ramen-hub-operator-events"}, sorted(roles)
+    assert ("events.k8s.io", "events") not in roles["hub-ramen-hub-operator"]
+    assert roles["hub-ramen-hub-operator-events"] == {
+        ("events.k8s.io", "events"): [({"create", "patch"}, None)]
+    }
+    assert len(objects(docs, "RoleBinding")) == 2
+
+
+def test_metrics_reader_clusterrole_grants_get_metrics_and_is_bound_to_nobody():
+    docs = render()
+    readers = [d for d in objects(docs, "ClusterRole") if d["metadata"]["name"].endswith("-metrics-reader")]
+    assert [r["metadata"]["name"] for r in readers] == ["hub-ramen-hub-operator-metrics-reader"]
+    assert readers[0]["rules"] == [{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}], readers[0]["rules"]
+    bound = {b["roleRef"]["name"] for b in objects(docs, "ClusterRoleBinding") + objects(docs, "RoleBinding")}
+    assert "hub-ramen-hub-operator-metrics-reader" not in bound, "the chart binds the metrics reader"
+    assert not [d for d in render("--set", "rbac.create=false") if d["kind"] == "ClusterRole"]
 
 
 def test_bindings_bind_the_service_account_of_the_release_namespace():
@@ -231,7 +258,7 @@ def test_bindings_bind_the_service_account_of_the_release_namespace():
 def test_lease_rule_follows_leader_election_values():
     docs = render("--set", "config.leaderElection.resourceName=custom-lease")
     leases = rule_map(one(docs, "Role", NAMESPACE)["rules"])[("coordination.k8s.io", "leases")]
-    assert ({"get", "update", "patch"}, ("custom-lease",)) in leases, leases
+    assert ({"get", "update"}, ("custom-lease",)) in leases, leases
     docs = render("--set", "config.leaderElection.leaderElect=false")
     assert ("coordination.k8s.io", "leases") not in rule_map(one(docs, "Role", NAMESPACE)["rules"])
 
@@ -240,6 +267,124 @@ def test_rbac_can_be_left_out():
     docs = render("--set", "rbac.create=false")
     for kind in ("ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"):
         assert not objects(docs, kind), f"{kind} rendered with rbac.create=false"
+
+
+# --------------------------------------------------------------------------------------------------
+# hack/rbac-usage.py: the e2e check of the RBAC against the operator's requests
+
+
+def rbac_usage():
+    spec = importlib.util.spec_from_file_location("rbac_usage", ROOT / "hack" / "rbac-usage.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def usage_fixture(cluster_verbs):
+    """A ServiceAccount bound to a ClusterRole on drpolicies (`cluster_verbs`) and to a Role on one
+    ConfigMap of namespace ops."""
+    account = {"kind": "ServiceAccount", "name": "op", "namespace": "ops"}
+    return [
+        {"kind": "ServiceAccount", "metadata": {"name": "op", "namespace": "ops"}},
+        {"kind": "ClusterRole", "metadata": {"name": "op"}, "rules": [
+            {"apiGroups": [RAMEN_GROUP], "resources": ["drpolicies"], "verbs": list(cluster_verbs)},
+        ]},
+        {"kind": "ClusterRoleBinding", "metadata": {"name": "op"}, "subjects": [account],
+         "roleRef": {"kind": "ClusterRole", "name": "op"}},
+        {"kind": "Role", "metadata": {"name": "op", "namespace": "ops"}, "rules": [
+            {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["cfg"],
+             "verbs": ["get", "watch"]},
+            {"apiGroups": ["apps.open-cluster-management.io"], "resources": ["placementrules"],
+             "verbs": ["create", "patch"]},
+        ]},
+        {"kind": "RoleBinding", "metadata": {"name": "op", "namespace": "ops"}, "subjects": [account],
+         "roleRef": {"kind": "Role", "name": "op"}},
+    ]
+
+
+def usage_request(verb, resource, namespace="", name="", group=None, query="", status=200):
+    group = RAMEN_GROUP if group is None else group
+    return {"verb": verb, "group": group, "resource": resource, "subresource": "",
+            "namespace": namespace, "name": name, "query": query, "status": status,
+            "path": f"/{resource}", "user_agent": "op"}
+
+
+USAGE_REQUESTS = [
+    usage_request("list", "drpolicies"),
+    usage_request("watch", "drpolicies", query="watch=true&resourceVersion=1"),
+    usage_request("patch", "drpolicies", name="p1"),
+    usage_request("get", "configmaps", "ops", "cfg", group=""),
+    usage_request("watch", "configmaps", "ops", group="", query="fieldSelector=metadata.name%3Dcfg&watch=true"),
+    # A server-side apply that created its object needs create as well as patch.
+    usage_request("patch", "placementrules", "ops", "r1", group="apps.open-cluster-management.io",
+                  status=201),
+]
+
+
+def usage_check(cluster_verbs, requests=None, allowed=None):
+    module = rbac_usage()
+    docs = usage_fixture(cluster_verbs)
+    bound = module.bound_roles(docs, "ops", "op")
+    needed, _ = module.required(USAGE_REQUESTS if requests is None else requests)
+    return module.check(needed, bound, {} if allowed is None else allowed)
+
+
+def test_rbac_usage_passes_when_the_grants_are_exactly_the_requests():
+    missing, unused, used_anyway = usage_check({"list", "watch", "patch"})
+    assert (missing, unused, used_anyway) == ([], [], []), (missing, unused)
+
+
+def test_rbac_usage_fails_when_the_clusterrole_lacks_a_used_verb():
+    missing, unused, _ = usage_check({"list", "watch"})
+    assert [str(p) for p in missing] == [f"patch drpolicies p1 (group '{RAMEN_GROUP}') cluster-wide"], missing
+    assert not unused
+
+
+def test_rbac_usage_fails_when_the_clusterrole_grants_an_unused_verb():
+    missing, unused, _ = usage_check({"list", "watch", "patch", "delete"})
+    assert not missing
+    assert unused == [("ClusterRole op", RAMEN_GROUP, "drpolicies", "delete", ())], unused
+    # An allow-listed grant may go unused; when it is used anyway it is reported.
+    missing, unused, used_anyway = usage_check(
+        {"list", "watch", "patch", "delete"}, allowed={(RAMEN_GROUP, "drpolicies", "delete"): "why",
+                                                       (RAMEN_GROUP, "drpolicies", "list"): "why"})
+    assert (missing, unused) == ([], []), (missing, unused)
+    assert used_anyway == [("ClusterRole op", RAMEN_GROUP, "drpolicies", "list", ())], used_anyway
+
+
+def test_rbac_usage_scopes_roles_names_and_apply_creates():
+    module = rbac_usage()
+    # A namespaced request elsewhere is not covered by the Role of ops.
+    missing, _, _ = usage_check({"list", "watch", "patch"}, USAGE_REQUESTS + [
+        usage_request("get", "configmaps", "other", "cfg", group="")])
+    assert [(p.verb, p.namespace) for p in missing] == [("get", "other")], missing
+    # Another ConfigMap, or a watch not restricted to cfg, is outside resourceNames.
+    missing, _, _ = usage_check({"list", "watch", "patch"}, USAGE_REQUESTS + [
+        usage_request("get", "configmaps", "ops", "else", group=""),
+        usage_request("watch", "configmaps", "ops", group="", query="watch=true")])
+    assert sorted((p.verb, p.name) for p in missing) == [("get", "else"), ("watch", "")], missing
+    # Without the 201 the apply needed no create: the create grant goes unused.
+    requests = [dict(r, status=200) for r in USAGE_REQUESTS]
+    _, unused, _ = usage_check({"list", "watch", "patch"}, requests)
+    assert [(g[2], g[3]) for g in unused] == [("placementrules", "create")], unused
+    assert module.field_selector_name("fieldSelector=metadata.name%3Dcfg,metadata.namespace%3Dops") == "cfg"
+
+
+def test_rbac_usage_allow_list_names_grants_of_the_chart_only():
+    module = rbac_usage()
+    docs = render()
+    account = one(docs, "ServiceAccount")["metadata"]["name"]
+    granted = {
+        (group, resource, verb)
+        for _, _, rules in module.bound_roles(docs, NAMESPACE, account)
+        for rule in rules
+        for group in rule.get("apiGroups", [])
+        for resource in rule.get("resources", [])
+        for verb in rule.get("verbs", [])
+    }
+    stale = sorted(set(module.ALLOWED_UNUSED) - granted)
+    assert not stale, f"ALLOWED_UNUSED entries the chart does not grant: {stale}"
+    assert all(reason.strip() for reason in module.ALLOWED_UNUSED.values())
 
 
 # --------------------------------------------------------------------------------------------------
@@ -296,10 +441,46 @@ def test_probes_and_ports_follow_the_configured_addresses():
 
 
 def test_one_port_when_health_and_metrics_share_an_address():
-    docs = render("--set", "config.metrics.bindAddress=:8081")
+    docs = render("--set", "config.metrics.bindAddress=:8081", "--set", "metricsSecurity.enabled=false")
     _, ctr = container(docs)
     assert ctr["ports"] == [{"name": "metrics", "containerPort": 8081, "protocol": "TCP"}], ctr["ports"]
     assert ctr["readinessProbe"]["httpGet"]["port"] == 8081
+    # Secure metrics are HTTPS; the probes stay plain HTTP: one port cannot serve both.
+    error = render_error("--set", "config.metrics.bindAddress=:8081")
+    assert "give config.metrics.bindAddress a port other than the health probes'" in error, error
+
+
+def test_metrics_are_secure_by_default_and_the_service_monitor_scrapes_them_with_its_token():
+    docs = render("--set", "serviceMonitor.enabled=true")
+    _, ctr = container(docs)
+    assert env_of(ctr)["METRICS_SECURE"]["value"] == "true"
+    assert "METRICS_CERT_DIR" not in env_of(ctr), "self-signed without a certificate Secret"
+    assert "volumeMounts" not in ctr
+    endpoint = one(docs, "ServiceMonitor")["spec"]["endpoints"][0]
+    assert endpoint["scheme"] == "https", endpoint
+    assert endpoint["bearerTokenFile"] == "/var/run/secrets/kubernetes.io/serviceaccount/token"
+    assert endpoint["tlsConfig"] == {"insecureSkipVerify": True}, endpoint
+
+    docs = render(
+        "--set", "serviceMonitor.enabled=true",
+        "--set", "metricsSecurity.certSecret=metrics-tls",
+        "--set", "serviceMonitor.tlsConfig.serverName=hub-metrics.ramen-system.svc",
+    )
+    deployment, ctr = container(docs)
+    assert env_of(ctr)["METRICS_CERT_DIR"]["value"] == "/etc/ramen-hub-operator/metrics-tls"
+    assert ctr["volumeMounts"] == [
+        {"name": "metrics-tls", "mountPath": "/etc/ramen-hub-operator/metrics-tls", "readOnly": True}
+    ], ctr["volumeMounts"]
+    volumes = deployment["spec"]["template"]["spec"]["volumes"]
+    assert volumes == [{"name": "metrics-tls", "secret": {"secretName": "metrics-tls"}}], volumes
+    endpoint = one(docs, "ServiceMonitor")["spec"]["endpoints"][0]
+    assert endpoint["tlsConfig"] == {"serverName": "hub-metrics.ramen-system.svc"}, endpoint
+
+    docs = render("--set", "serviceMonitor.enabled=true", "--set", "metricsSecurity.enabled=false")
+    _, ctr = container(docs)
+    assert "METRICS_SECURE" not in env_of(ctr)
+    endpoint = one(docs, "ServiceMonitor")["spec"]["endpoints"][0]
+    assert endpoint["scheme"] == "http" and "bearerTokenFile" not in endpoint, endpoint
 
 
 def test_replicas_and_scheduling_values_apply():

@@ -3,14 +3,14 @@
 # the chart, starts the view agent on this machine (e2e/src/bin/view-agent.rs: plays OCM's managed
 # clusters from e2e/tables/e2e.yaml, e2e-silent never answering), runs the suite of e2e/ against it, and
 # deletes the cluster (KEEP_CLUSTER=1 keeps it; it is always kept when the suite fails, for debugging).
-# Needs docker, kind, kubectl, promtool and cargo.
+# Needs docker, kind, kubectl, promtool, curl and cargo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=hack/lib/view-agent.sh
 source hack/lib/view-agent.sh
 
 die() { printf 'e2e: error: %s\n' "$*" >&2; exit 1; }
-for tool in docker kind kubectl promtool cargo; do
+for tool in docker kind kubectl promtool cargo curl; do
   command -v "$tool" >/dev/null || die "$tool is not installed"
 done
 
@@ -49,6 +49,13 @@ view_agent=$!
 pids+=("$view_agent")
 wait_view_agent "$view_agent" "$state/view-agent.log" || die "the view agent did not start"
 
+# The chart serves /metrics over HTTPS to callers the API server authorizes (metricsSecurity.enabled):
+# the suite scrapes it as a ServiceAccount bound to the chart's metrics-reader ClusterRole.
+kubectl -n "$namespace" create serviceaccount e2e-metrics-scraper --dry-run=client -o yaml | kubectl apply -f -
+kubectl create clusterrolebinding e2e-metrics-scraper --clusterrole "$release-metrics-reader" \
+  --serviceaccount "$namespace:e2e-metrics-scraper" --dry-run=client -o yaml | kubectl apply -f -
+E2E_METRICS_TOKEN="$(kubectl -n "$namespace" create token e2e-metrics-scraper)"
+export E2E_METRICS_TOKEN
 metrics_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 kubectl --context "kind-$cluster" -n "$namespace" port-forward "service/$release-metrics" \
   "$metrics_port:metrics" >"$state/port-forward.log" 2>&1 &
@@ -57,7 +64,7 @@ sleep 2
 
 status=0
 E2E_KUBECONFIG="$state/kubeconfig" E2E_NAMESPACE="$namespace" \
-  E2E_METRICS_URL="http://127.0.0.1:$metrics_port/metrics" \
+  E2E_METRICS_URL="https://127.0.0.1:$metrics_port/metrics" \
   cargo test --quiet -p e2e -- --test-threads=1 || status=$?
 
 if ! kill -0 "$view_agent" 2>/dev/null; then

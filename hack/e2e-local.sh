@@ -2,8 +2,10 @@
 # The e2e suite against the embedded API server, with the real operator binary as a separate process:
 # starts test-apiserver, installs the CRDs, starts the view agent (e2e/src/bin/view-agent.rs: plays OCM's
 # managed clusters from e2e/tables/e2e.yaml, e2e-silent never answering), runs hub-operator (leader
-# election on), then the suite of e2e/. CI runs this (make e2e-local). Needs cargo, kubectl and promtool
-# (Debian package `prometheus`).
+# election on), then the suite of e2e/, then checks the chart's RBAC against the operator's requests
+# (hack/rbac-usage.py: the operator talks through test-apiserver's agent proxy, so its requests carry
+# their own User-Agent in the server's request log). CI runs this (make e2e-local). Needs cargo,
+# kubectl, promtool (Debian package `prometheus`), python3 with PyYAML, and helm (hack/install-helm.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=hack/lib/view-agent.sh
@@ -18,6 +20,8 @@ rm -rf "$state"
 mkdir -p "$state"
 target="${CARGO_TARGET_DIR:-$PWD/target}"
 namespace=ramen-system
+# The User-Agent the agent proxy gives the operator's requests in the request log.
+operator_agent=e2e-hub-operator
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
@@ -35,8 +39,11 @@ cleanup() {
 trap cleanup EXIT
 
 "$target/debug/test-apiserver" --listen 127.0.0.1:0 --kubeconfig-out "$state/kubeconfig" \
+  --request-log "$state/requests.jsonl" \
+  --agent-proxy "$operator_agent" --agent-proxy-kubeconfig-out "$state/operator.kubeconfig" \
   >"$state/apiserver.url" 2>"$state/apiserver.log" &
-pids+=($!)
+apiserver=$!
+pids+=("$apiserver")
 for _ in $(seq 100); do [ -s "$state/apiserver.url" ] && break; sleep 0.1; done
 [ -s "$state/apiserver.url" ] || die "test-apiserver did not start; see $state/apiserver.log"
 export KUBECONFIG="$state/kubeconfig"
@@ -58,7 +65,7 @@ wait_view_agent "$view_agent" "$state/view-agent.log" || die "the view agent did
 
 health_port=$(free_port)
 metrics_port=$(free_port)
-POD_NAMESPACE="$namespace" POD_NAME=e2e-operator LOG_FORMAT=json RUST_LOG="${E2E_OPERATOR_RUST_LOG:-info}" \
+KUBECONFIG="$state/operator.kubeconfig" POD_NAMESPACE="$namespace" POD_NAME=e2e-operator LOG_FORMAT=json RUST_LOG="${E2E_OPERATOR_RUST_LOG:-info}" \
   "$target/debug/hub-operator" run \
   --health-probe-bind-address "127.0.0.1:$health_port" \
   --metrics-bind-address "127.0.0.1:$metrics_port" \
@@ -75,6 +82,24 @@ E2E_KUBECONFIG="$KUBECONFIG" E2E_NAMESPACE="$namespace" \
 
 kill -0 "$operator" 2>/dev/null || { echo "e2e-local: the operator exited early:"; tail -20 "$state/operator.log"; status=1; }
 kill -0 "$view_agent" 2>/dev/null || { echo "e2e-local: the view agent exited early:"; tail -20 "$state/view-agent.log"; status=1; }
+
+# The chart's RBAC against the operator's requests: stop the operator (its Lease release is a request
+# too) and the server (which writes the last of its request log), then compare.
+kill "$operator" 2>/dev/null || true
+wait "$operator" 2>/dev/null || true
+kill "$apiserver" 2>/dev/null || true
+wait "$apiserver" 2>/dev/null || true
+if [ "$status" -eq 0 ]; then
+  echo "e2e-local: checking the chart's RBAC against the operator's requests ($state/requests.jsonl)"
+  if helm_bin="$(bash hack/install-helm.sh)"; then
+    HELM="$helm_bin" python3 hack/rbac-usage.py --requests "$state/requests.jsonl" \
+      --user-agent "$operator_agent" --namespace "$namespace" || status=$?
+  else
+    echo "e2e-local: installing helm failed"
+    status=1
+  fi
+fi
+
 if [ "$status" -ne 0 ]; then
   echo "e2e-local: FAILED; last operator log lines:"
   tail -30 "$state/operator.log"

@@ -19,6 +19,7 @@
 #![warn(missing_docs)]
 
 pub mod crd;
+pub mod dns_names;
 pub mod drcluster;
 pub mod drclusterconfig;
 pub mod drpc;

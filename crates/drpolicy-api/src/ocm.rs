@@ -10,6 +10,11 @@
 //! `status: {}` inside the embedded ConfigurationPolicy, which OCM stores verbatim), `complianceType:
 //! MustHave`, and no `creationTimestamp` anywhere (apimachinery 0.35 omits the zero time). Top-level
 //! `status: {}` is not sent: the API server drops it.
+//!
+//! OCM resolves templates anywhere in these objects, so names reach a template only as quoted
+//! literals ([`template_string_literal`]) and never put `{{` or `}}` anywhere else: whatever the
+//! names, a Policy holds exactly the templates built here. Names are checked as Kubernetes names by
+//! [`SecretDistribution::validate`], which callers run before building.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::CustomResource;
@@ -17,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+use crate::dns_names;
 use crate::names::ocm_names::{self, Format};
 use crate::names::{
     CREATED_BY_RAMEN_LABEL, CREATED_BY_RAMEN_LABEL_VALUE, POLICY_TRIGGER_ANNOTATION,
@@ -221,20 +227,70 @@ pub struct TemplatedSecret {
     pub data: BTreeMap<String, String>,
 }
 
+/// `text` as a Go template string literal (`"..."`) that evaluates to `text` whatever it holds.
+///
+/// Letters, digits, `-`, `.` and `_` stand for themselves, so every Kubernetes name is quoted as
+/// Ramen quotes it; every other byte is written as a `\xNN` escape, so no input can end the literal,
+/// the action (`}}`, `hub}}`) or open another one (`{{`).
+pub fn template_string_literal(text: &str) -> String {
+    let mut literal = String::with_capacity(text.len() + 2);
+    literal.push('"');
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_') {
+            literal.push(char::from(byte));
+        } else {
+            literal.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    literal.push('"');
+    literal
+}
+
+/// `text` as it may appear outside a template in an object OCM resolves templates in: unchanged
+/// unless it holds `{{` or `}}`, which would open or close a template there; then a space separates
+/// every pair of braces. Such text is no valid Kubernetes name before or after, so the object keeps
+/// naming nothing that exists, and the Policy gains no template.
+fn inert(text: &str) -> String {
+    if !text.contains("{{") && !text.contains("}}") {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len() * 2);
+    let mut previous = None;
+    for c in text.chars() {
+        if matches!(c, '{' | '}') && previous == Some(c) {
+            out.push(' ');
+        }
+        out.push(c);
+        previous = Some(c);
+    }
+    out
+}
+
 /// The hub template that resolves to data key `key` of hub Secret `namespace/name`, byte for byte as
-/// Ramen writes it: `{{hub fromSecret "<NS>" "<S>" "<KEY>" hub}}`.
+/// Ramen writes it for valid names: `{{hub fromSecret "<NS>" "<S>" "<KEY>" hub}}`. The arguments are
+/// [`template_string_literal`]s, so the template stays one `fromSecret` call whatever they hold.
 pub fn hub_from_secret_template(namespace: &str, name: &str, key: &str) -> String {
-    format!("{{{{hub fromSecret \"{namespace}\" \"{name}\" \"{key}\" hub}}}}")
+    format!(
+        "{{{{hub fromSecret {} {} {} hub}}}}",
+        template_string_literal(namespace),
+        template_string_literal(name),
+        template_string_literal(key)
+    )
 }
 
 /// The managed-cluster template of the velero-format Secret, byte for byte as Ramen HEAD writes it
-/// (reference HEAD §8.2): an AWS credentials file built from the ramen-format Secret `name` already
-/// delivered to `from_namespace` on the same cluster. The `\n` are the two characters `\` and `n`,
-/// which the template's `printf` turns into newlines.
+/// for valid names (reference HEAD §8.2): an AWS credentials file built from the ramen-format Secret
+/// `name` already delivered to `from_namespace` on the same cluster. The `\n` are the two characters
+/// `\` and `n`, which the template's `printf` turns into newlines. The arguments are
+/// [`template_string_literal`]s, as in [`hub_from_secret_template`].
 pub fn velero_credentials_template(from_namespace: &str, name: &str) -> String {
     let [access_key, secret_key] = crate::names::S3_SECRET_KEYS;
+    let (from_namespace, name) = (
+        template_string_literal(from_namespace),
+        template_string_literal(name),
+    );
     let lookup = |key: &str| {
-        format!(r#"((lookup "v1" "Secret" "{from_namespace}" "{name}").data.{key} | base64dec)"#)
+        format!(r#"((lookup "v1" "Secret" {from_namespace} {name}).data.{key} | base64dec)"#)
     };
     format!(
         r#"{{{{ (printf "[default]\n  aws_access_key_id = %s\n  aws_secret_access_key = %s\n" {} {}) | base64enc }}}}"#,
@@ -287,15 +343,77 @@ pub struct SecretDistribution<'a> {
     pub delivery: Delivery<'a>,
 }
 
+/// A name a [`SecretDistribution`] would put into its objects that Kubernetes would not accept
+/// there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnsafeName {
+    /// What the name is (`secret name`, `target namespace`, ...).
+    pub role: &'static str,
+    /// The name.
+    pub name: String,
+    /// The syntax it must have.
+    pub expected: &'static str,
+}
+
+impl std::fmt::Display for UnsafeName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {:?} is not {}", self.role, self.name, self.expected)
+    }
+}
+
+impl std::error::Error for UnsafeName {}
+
+const LABEL: &str = "a DNS-1123 label";
+const SUBDOMAIN: &str = "a DNS-1123 subdomain";
+
 impl SecretDistribution<'_> {
     /// The format delivered.
     pub fn format(&self) -> Format {
         self.delivery.format()
     }
 
-    /// The names of this distribution's objects.
+    /// Checks every name the distribution puts into its objects and templates: the Secret name (a
+    /// DNS-1123 subdomain) and the operator, target and velero namespaces (DNS-1123 labels). Build
+    /// objects only from a distribution that passes: the builders keep the templates intact whatever
+    /// the names, but an unchecked name may still land in the delivered Secret's metadata.
+    ///
+    /// # Errors
+    /// The first name that does not have its syntax.
+    pub fn validate(&self) -> Result<(), UnsafeName> {
+        let unsafe_name = |role, name: &str, expected| UnsafeName {
+            role,
+            name: name.to_owned(),
+            expected,
+        };
+        if !dns_names::is_dns1123_subdomain(self.secret) {
+            return Err(unsafe_name("secret name", self.secret, SUBDOMAIN));
+        }
+        let mut namespaces = vec![
+            ("operator namespace", self.namespace),
+            ("target namespace", self.target_namespace),
+        ];
+        if let Delivery::Velero { velero_namespace } = self.delivery {
+            namespaces.push(("velero namespace", velero_namespace));
+        }
+        match namespaces
+            .into_iter()
+            .find(|(_, namespace)| !dns_names::is_dns1123_label(namespace))
+        {
+            Some((role, namespace)) => Err(unsafe_name(role, namespace, LABEL)),
+            None => Ok(()),
+        }
+    }
+
+    /// The names of this distribution's objects (for a secret name that fails [`Self::validate`],
+    /// with no `{{` or `}}` in them).
     pub fn names(&self) -> ocm_names::ObjectNames {
-        self.format().names(self.secret)
+        let names = self.format().names(self.secret);
+        ocm_names::ObjectNames {
+            policy: inert(&names.policy),
+            placement_rule: inert(&names.placement_rule),
+            placement_binding: inert(&names.placement_binding),
+            configuration_policy: inert(&names.configuration_policy),
+        }
     }
 
     /// The Secret the managed clusters receive.
@@ -315,7 +433,7 @@ impl SecretDistribution<'_> {
                     .collect(),
             ),
             Delivery::Velero { velero_namespace } => (
-                Format::Velero.policy(self.secret),
+                self.names().policy,
                 velero_namespace,
                 BTreeMap::from([(
                     VELERO_SECRET_DATA_KEY.to_owned(),
@@ -327,8 +445,8 @@ impl SecretDistribution<'_> {
             kind: "Secret".to_owned(),
             api_version: "v1".to_owned(),
             metadata: EmbeddedMeta {
-                name,
-                namespace: Some(namespace.to_owned()),
+                name: inert(&name),
+                namespace: Some(inert(namespace)),
                 labels: Some(created_by_labels()),
             },
             data,
@@ -367,7 +485,7 @@ impl SecretDistribution<'_> {
         Policy {
             metadata: ObjectMeta {
                 name: Some(self.names().policy),
-                namespace: Some(self.namespace.to_owned()),
+                namespace: Some(inert(self.namespace)),
                 labels: Some(created_by_labels()),
                 annotations: Some(BTreeMap::from([(
                     POLICY_TRIGGER_ANNOTATION.to_owned(),
@@ -393,7 +511,7 @@ impl SecretDistribution<'_> {
         PlacementRule {
             metadata: ObjectMeta {
                 name: Some(self.names().placement_rule),
-                namespace: Some(self.namespace.to_owned()),
+                namespace: Some(inert(self.namespace)),
                 labels: Some(created_by_labels()),
                 ..ObjectMeta::default()
             },
@@ -415,7 +533,7 @@ impl SecretDistribution<'_> {
         PlacementBinding {
             metadata: ObjectMeta {
                 name: Some(names.placement_binding),
-                namespace: Some(self.namespace.to_owned()),
+                namespace: Some(inert(self.namespace)),
                 labels: Some(created_by_labels()),
                 ..ObjectMeta::default()
             },
@@ -451,5 +569,172 @@ impl PlacementRule {
     /// Names of the clusters listed in `spec.clusters`, in order.
     pub fn cluster_names(&self) -> impl Iterator<Item = &str> {
         self.spec.clusters.iter().flatten().map(|c| c.name.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads a Go string literal as [`template_string_literal`] writes it back into its bytes.
+    fn go_unquote(literal: &str) -> Option<String> {
+        let inner = literal.strip_prefix('"')?.strip_suffix('"')?;
+        let mut bytes = Vec::new();
+        let mut rest = inner.as_bytes();
+        while let Some((&first, tail)) = rest.split_first() {
+            match first {
+                b'\\' => {
+                    let hex = tail.get(1..3)?;
+                    if tail.first() != Some(&b'x') {
+                        return None;
+                    }
+                    bytes.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
+                    rest = &tail[3..];
+                }
+                b'"' => return None,
+                other => {
+                    bytes.push(other);
+                    rest = tail;
+                }
+            }
+        }
+        String::from_utf8(bytes).ok()
+    }
+
+    /// Strings that try to break out of a template or a name, and seeded random ones built from
+    /// the characters that matter (quotes, braces, backslashes, newlines, unicode).
+    fn hostile_strings() -> Vec<String> {
+        let mut strings: Vec<String> = [
+            "",
+            "ramen-system",
+            "x\" \"{{hub fromSecret \"ramen-system\" \"other\" \"k\" hub}}",
+            "a}}b",
+            "hub}}",
+            "{{hub",
+            "{{ lookup \"v1\" \"Secret\" \"ns\" \"s\" }}",
+            "\\\"",
+            "line\nbreak",
+            "ünï✓",
+            "{{{{",
+            "}}}}",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        const ALPHABET: &[&str] = &[
+            "a", "-", ".", "\"", "'", "\\", "{", "}", "{{", "}}", "hub", " ", "\n", "\t", "ü", "✓",
+            "\u{0}", "x",
+        ];
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..1000 {
+            let mut s = String::new();
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            for _ in 0..(state % 12) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                s.push_str(ALPHABET[(state % ALPHABET.len() as u64) as usize]);
+            }
+            strings.push(s);
+        }
+        strings
+    }
+
+    #[test]
+    fn template_string_literals_keep_names_and_read_back_as_any_input() {
+        assert_eq!(
+            template_string_literal("ramen-s3-secret.dr1"),
+            "\"ramen-s3-secret.dr1\""
+        );
+        assert_eq!(
+            template_string_literal("AWS_ACCESS_KEY_ID"),
+            "\"AWS_ACCESS_KEY_ID\""
+        );
+        assert_eq!(template_string_literal("a\"}}"), "\"a\\x22\\x7d\\x7d\"");
+        for text in hostile_strings() {
+            let literal = template_string_literal(&text);
+            assert!(
+                !literal[1..literal.len() - 1].contains(['"', '{', '}', '\n']),
+                "{literal}"
+            );
+            assert_eq!(go_unquote(&literal).as_deref(), Some(text.as_str()));
+        }
+    }
+
+    #[test]
+    fn no_name_adds_or_breaks_a_template_of_the_policy() {
+        for text in hostile_strings() {
+            for (secret, namespace, target) in [
+                (text.as_str(), "ramen-system", "ramen-system"),
+                ("s3", text.as_str(), "ramen-system"),
+                ("s3", "ramen-system", text.as_str()),
+            ] {
+                let ramen = SecretDistribution {
+                    secret,
+                    namespace,
+                    target_namespace: target,
+                    delivery: Delivery::Ramen,
+                };
+                let json = serde_json::to_string(&ramen.policy("1")).unwrap();
+                // JSON itself never writes `{{`, and closes objects with `}}`: count the openers, and
+                // the closers the templates have.
+                assert_eq!(json.matches("{{").count(), 2, "{json}");
+                assert_eq!(json.matches("{{hub fromSecret ").count(), 2, "{json}");
+                assert_eq!(json.matches(" hub}}").count(), 2, "{json}");
+                let expected = [
+                    hub_from_secret_template(namespace, secret, "AWS_ACCESS_KEY_ID"),
+                    hub_from_secret_template(namespace, secret, "AWS_SECRET_ACCESS_KEY"),
+                ];
+                let data = ramen.delivered_secret().data;
+                assert_eq!(data.values().cloned().collect::<Vec<_>>(), expected);
+                let velero = SecretDistribution {
+                    delivery: Delivery::Velero {
+                        velero_namespace: target,
+                    },
+                    ..ramen
+                };
+                let json = serde_json::to_string(&velero.policy("1")).unwrap();
+                assert_eq!(json.matches("{{").count(), 1, "{json}");
+                assert_eq!(json.matches(" }}").count(), 1, "{json}");
+                assert_eq!(
+                    velero.delivered_secret().data[VELERO_SECRET_DATA_KEY],
+                    velero_credentials_template(target, secret)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn validate_names_the_first_name_kubernetes_would_refuse() {
+        let dist = SecretDistribution {
+            secret: "s3",
+            namespace: "ramen-system",
+            target_namespace: "ramen-dr",
+            delivery: Delivery::Velero {
+                velero_namespace: "velero",
+            },
+        };
+        assert_eq!(dist.validate(), Ok(()));
+        let bad = SecretDistribution {
+            target_namespace: "x\" \"{{hub",
+            ..dist.clone()
+        };
+        assert_eq!(
+            bad.validate().unwrap_err().to_string(),
+            r#"target namespace "x\" \"{{hub" is not a DNS-1123 label"#
+        );
+        let bad = SecretDistribution {
+            delivery: Delivery::Velero {
+                velero_namespace: "Velero",
+            },
+            ..dist.clone()
+        };
+        assert_eq!(bad.validate().unwrap_err().role, "velero namespace");
+        let bad = SecretDistribution {
+            secret: "s3/x",
+            ..dist
+        };
+        assert_eq!(bad.validate().unwrap_err().role, "secret name");
     }
 }

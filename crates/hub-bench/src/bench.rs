@@ -96,7 +96,7 @@ pub struct BenchArgs {
     pub out_dir: PathBuf,
     /// `RUST_LOG` of the operator (`debug` shows each view creation, each wait for answers and each
     /// retry after a conflict).
-    #[arg(long, default_value = "info,kube_lease_manager=warn")]
+    #[arg(long, default_value = "info")]
     pub rust_log: String,
 }
 

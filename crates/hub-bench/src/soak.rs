@@ -71,7 +71,7 @@ pub struct SoakArgs {
     #[arg(long, default_value = "target/hub-soak")]
     pub out_dir: PathBuf,
     /// `RUST_LOG` of the operator.
-    #[arg(long, default_value = "info,kube_lease_manager=warn")]
+    #[arg(long, default_value = "info")]
     pub rust_log: String,
 }
 

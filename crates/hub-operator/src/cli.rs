@@ -1,4 +1,4 @@
-//! Command line: `hub-operator run` (the default) and `hub-operator crds`.
+//! Command line: `hub-operator run` (the default), `hub-operator crds` and `hub-operator release`.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -22,6 +22,36 @@ pub enum Command {
     Run(RunArgs),
     /// Print the DRPolicy, DRCluster and DRPlacementControl CRDs as YAML.
     Crds,
+    /// Uninstall step: remove the operator's finalizers from DRPolicies and from the Secrets of the
+    /// operator namespace (metadata patches only; nothing is deleted), once the operator is stopped.
+    Release(ReleaseArgs),
+}
+
+/// Options of `release`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ReleaseArgs {
+    /// Operator namespace: where the S3 Secrets and the leader Lease live.
+    #[arg(long, env = "POD_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Lease name [default: leaderElection.resourceName of the operator ConfigMap, else
+    /// hub.ramendr.openshift.io].
+    #[arg(long, env = "LEADER_ELECTION_ID")]
+    pub leader_election_id: Option<String>,
+    /// List what would change; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Release although the Lease shows a running operator (which would add the finalizers back).
+    #[arg(long)]
+    pub force: bool,
+}
+
+impl ReleaseArgs {
+    /// These options, the namespace taken from `fallback` when unset (`hub-operator --namespace x
+    /// release`).
+    pub fn or_namespace(mut self, fallback: Option<String>) -> ReleaseArgs {
+        self.namespace = self.namespace.or(fallback);
+        self
+    }
 }
 
 /// Log output format.
@@ -60,6 +90,22 @@ pub struct RunArgs {
     /// Log format [default: json in a cluster, text elsewhere]. Levels come from RUST_LOG.
     #[arg(long, env = "LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
+    /// Serve /metrics over HTTPS, only to callers the API server authenticates and authorizes for
+    /// `get` on /metrics [default false; the chart turns it on].
+    #[arg(long, env = "METRICS_SECURE", num_args = 0..=1, default_missing_value = "true")]
+    pub metrics_secure: Option<bool>,
+    /// Directory with tls.crt and tls.key for the secure metrics endpoint [default: a self-signed
+    /// certificate generated at startup].
+    #[arg(long, env = "METRICS_CERT_DIR")]
+    pub metrics_cert_dir: Option<std::path::PathBuf>,
+    /// /healthz fails when a watch had no successful list or watch for this many seconds [default
+    /// 900]; watches are renewed every third of it.
+    #[arg(long, env = "LIVENESS_WATCH_STALL_SECONDS")]
+    pub liveness_watch_stall_seconds: Option<u64>,
+    /// /healthz fails when a reconcile or secret distribution waited or ran for this many seconds
+    /// [default 900].
+    #[arg(long, env = "LIVENESS_WORK_STALL_SECONDS")]
+    pub liveness_work_stall_seconds: Option<u64>,
 }
 
 impl RunArgs {
@@ -79,6 +125,14 @@ impl RunArgs {
                 .max_concurrent_reconciles
                 .or(fallback.max_concurrent_reconciles),
             log_format: self.log_format.or(fallback.log_format),
+            metrics_secure: self.metrics_secure.or(fallback.metrics_secure),
+            metrics_cert_dir: self.metrics_cert_dir.or(fallback.metrics_cert_dir),
+            liveness_watch_stall_seconds: self
+                .liveness_watch_stall_seconds
+                .or(fallback.liveness_watch_stall_seconds),
+            liveness_work_stall_seconds: self
+                .liveness_work_stall_seconds
+                .or(fallback.liveness_work_stall_seconds),
         }
     }
 }
@@ -118,6 +172,32 @@ mod tests {
             "sub",
         ]);
         assert_eq!(args.namespace.as_deref(), Some("sub"));
+    }
+
+    #[test]
+    fn release_takes_its_flags_and_the_namespace_from_either_side() {
+        let cli = Cli::parse_from([
+            "hub-operator",
+            "--namespace",
+            "top",
+            "release",
+            "--dry-run",
+            "--leader-election-id",
+            "lease-x",
+        ]);
+        let Some(Command::Release(args)) = cli.command else {
+            panic!("parsed {:?}", cli.command);
+        };
+        let args = args.or_namespace(cli.run.namespace);
+        assert_eq!(args.namespace.as_deref(), Some("top"));
+        assert_eq!(args.leader_election_id.as_deref(), Some("lease-x"));
+        assert!(args.dry_run && !args.force);
+        let cli = Cli::parse_from(["hub-operator", "release", "--namespace", "sub", "--force"]);
+        let Some(Command::Release(args)) = cli.command else {
+            panic!("parsed {:?}", cli.command);
+        };
+        assert_eq!(args.namespace.as_deref(), Some("sub"));
+        assert!(args.force && !args.dry_run);
     }
 
     #[test]

@@ -101,6 +101,7 @@ fn track_presence<K>(
 /// Starts both watches.
 pub fn start(
     client: &Client,
+    base: &watcher::Config,
     hub: &HubCell,
     requeue: &Requeue,
     metrics: &Metrics,
@@ -109,15 +110,12 @@ pub fn start(
 
     let (managed_clusters, writer) = reflector::store();
     let managed_cluster_api = Arc::new(ApiPresence::default());
-    let stream = watcher::watcher(
-        Api::<ManagedCluster>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .backoff(QuietBackoff::default())
-    .inspect(track_presence(
-        managed_cluster_api.clone(),
-        requeue.all.clone(),
-    ));
+    let stream = watcher::watcher(Api::<ManagedCluster>::all(client.clone()), base.clone())
+        .backoff(QuietBackoff::default())
+        .inspect(track_presence(
+            managed_cluster_api.clone(),
+            requeue.all.clone(),
+        ));
     tasks.push(spawn_watch(
         stream,
         writer,
@@ -132,7 +130,8 @@ pub fn start(
     let view_client = Arc::new(Views::new(client.clone(), views.clone(), view_api.clone()));
     let stream = watcher::watcher(
         Api::<ManagedClusterView>::all(client.clone()),
-        watcher::Config::default().labels(&format!("{CREATED_BY_RAMEN_LABEL}=true")),
+        base.clone()
+            .labels(&format!("{CREATED_BY_RAMEN_LABEL}=true")),
     )
     // Ramen's DRPlacementControl controller labels its views too (VRGs, NetworkFences): keep only
     // their identity, not their answers.

@@ -36,13 +36,13 @@ pub struct Desired {
 }
 
 impl Desired {
-    /// A `True` condition.
+    /// A `True` condition (its message cut to the CRD's limit).
     pub fn ok(type_: &'static str, reason: &str, message: impl Into<String>) -> Self {
         Desired {
             type_,
             status: true,
             reason: reason.to_owned(),
-            message: message.into(),
+            message: crate::bounded::cut(message.into(), crate::bounded::CONDITION_MESSAGE_MAX),
         }
     }
 

@@ -148,8 +148,20 @@ pub struct State {
     releasing: Mutex<BTreeMap<String, (Option<String>, u64)>>,
     own: Mutex<OwnWrites>,
     failures: Backoff,
+    conflicts: ConflictBackoff,
     policies_synced: AtomicBool,
     synced: Notify,
+}
+
+/// Retry delays after conflicts (a cache behind a write): [`STALE_CACHE_RETRY`] doubling up to
+/// [`CONFLICT_RETRY_CAP`], with jitter, so a conflict that persists does not retry five times a
+/// second forever.
+struct ConflictBackoff(Backoff);
+
+impl Default for ConflictBackoff {
+    fn default() -> Self {
+        ConflictBackoff(Backoff::new(STALE_CACHE_RETRY, CONFLICT_RETRY_CAP))
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -447,8 +459,10 @@ pub struct Worker {
     pub requeue: UnboundedSender<ObjectRef<DRPolicy>>,
 }
 
-/// Retry delay after a conflict caused by a cache behind a write.
+/// First retry delay after a conflict caused by a cache behind a write.
 const STALE_CACHE_RETRY: Duration = Duration::from_millis(200);
+/// Longest retry delay after conflicts.
+const CONFLICT_RETRY_CAP: Duration = Duration::from_secs(30);
 
 impl Worker {
     /// Processes the queue until `shutdown` resolves; the run in progress completes.
@@ -527,6 +541,7 @@ impl Worker {
 
         let (result, label) = if report.is_ok() {
             state.failures.reset(secret);
+            state.conflicts.0.reset(secret);
             let unavailable = plan
                 .warnings
                 .iter()
@@ -546,8 +561,9 @@ impl Worker {
             if conflicts_only {
                 // The cache was behind a write: the next run, once it caught up, succeeds. The
                 // outcome stays what it was.
-                tracing::debug!("cache behind a write; retrying");
-                state.queue.add_after(secret, STALE_CACHE_RETRY);
+                let delay = state.conflicts.0.next(secret);
+                tracing::debug!(retry_in = ?delay, "cache behind a write; retrying");
+                state.queue.add_after(secret, delay);
                 return "conflict";
             }
             let message = report

@@ -1,5 +1,8 @@
-//! The health and metrics endpoints: `/healthz`, `/readyz` (ready once the caches have synced, or while
-//! standing by for leadership) and `/metrics`.
+//! The health and metrics endpoints: `/healthz` (live while the process makes progress, see
+//! [`crate::liveness`]; 503 naming what is stuck otherwise), `/readyz` (ready once the caches have
+//! synced, or while standing by for leadership) and `/metrics` — plain HTTP, or with
+//! [`SecureMetrics`] over TLS for callers the API server authenticates and authorizes
+//! ([`crate::metrics_auth`]). The probes stay plain HTTP: the kubelet calls them.
 
 use axum::Router;
 use axum::extract::State;
@@ -11,6 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::net::TcpListener;
 
+use crate::liveness::Liveness;
 use crate::metrics::Metrics;
 
 /// Readiness shared between the operator and the probe endpoint.
@@ -32,11 +36,20 @@ impl Readiness {
 #[derive(Clone)]
 struct AppState {
     readiness: Readiness,
+    liveness: Liveness,
     metrics: Metrics,
 }
 
-async fn healthz() -> &'static str {
-    "ok"
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    let stuck = state.liveness.stuck();
+    if stuck.is_empty() {
+        return (StatusCode::OK, "ok".to_owned());
+    }
+    tracing::warn!(?stuck, "liveness probe failed: no progress");
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!("no progress: {}", stuck.join("; ")),
+    )
 }
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
@@ -54,17 +67,30 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
+/// How `/metrics` is protected when served securely.
+#[derive(Clone)]
+pub struct SecureMetrics {
+    /// The TLS configuration ([`crate::metrics_tls::server_config`]).
+    pub tls: Arc<rustls::ServerConfig>,
+    /// Who may read it.
+    pub authorizer: crate::metrics_auth::Authorizer,
+}
+
 /// Binds the probe and metrics listeners (one listener when both addresses are equal; none for metrics
-/// without an address) and serves them until the process ends. Returns the bound addresses (useful
+/// without an address) and serves them until the process ends; metrics over TLS with authorization
+/// when `secure` is given (then the two addresses must differ). Returns the bound addresses (useful
 /// with port 0).
 pub async fn serve(
     health: SocketAddr,
     metrics_addr: Option<SocketAddr>,
     readiness: Readiness,
+    liveness: Liveness,
     registry: Metrics,
+    secure: Option<SecureMetrics>,
 ) -> std::io::Result<(SocketAddr, Option<SocketAddr>)> {
     let state = AppState {
         readiness,
+        liveness,
         metrics: registry,
     };
     let probes = Router::new()
@@ -78,6 +104,31 @@ pub async fn serve(
         tokio::spawn(async move { axum::serve(health_listener, probes).await });
         return Ok((health_bound, None));
     };
+    if let Some(secure) = secure {
+        // Port 0 (tests) binds two listeners anyway.
+        if health == metrics_addr && health.port() != 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "secure metrics need their own address (the probes stay plain HTTP)",
+            ));
+        }
+        let metrics_listener = TcpListener::bind(metrics_addr).await?;
+        let metrics_bound = metrics_listener.local_addr()?;
+        let metrics_app = metrics_routes
+            .layer(axum::middleware::from_fn_with_state(
+                secure.authorizer,
+                crate::metrics_auth::require_access,
+            ))
+            .with_state(state.clone());
+        let probes = probes.with_state(state);
+        tokio::spawn(async move { axum::serve(health_listener, probes).await });
+        tokio::spawn(crate::metrics_tls::serve(
+            metrics_listener,
+            secure.tls,
+            metrics_app,
+        ));
+        return Ok((health_bound, Some(metrics_bound)));
+    }
     if health == metrics_addr {
         let app = probes.merge(metrics_routes).with_state(state);
         tokio::spawn(async move { axum::serve(health_listener, app).await });

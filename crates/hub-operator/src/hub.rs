@@ -72,6 +72,33 @@ struct ConfigCache {
     last_good: Option<Arc<RamenConfig>>,
 }
 
+impl ConfigCache {
+    fn view(&self) -> ConfigView {
+        ConfigView {
+            current: self
+                .current
+                .clone()
+                .unwrap_or_else(|| Err("config not read yet".into())),
+            last_good: self.last_good.clone(),
+        }
+    }
+}
+
+/// Whether ConfigMap version `candidate` should replace `stored`: it differs, and is not older when
+/// both are numeric (resourceVersions are opaque, but the API server's are increasing numbers).
+fn newer(candidate: Option<&str>, stored: Option<&str>) -> bool {
+    if candidate == stored {
+        return false;
+    }
+    match (
+        candidate.and_then(|v| v.parse::<u64>().ok()),
+        stored.and_then(|v| v.parse::<u64>().ok()),
+    ) {
+        (Some(candidate), Some(stored)) => candidate > stored,
+        _ => true,
+    }
+}
+
 /// What this process just did to a policy's finalizer, until the cache shows it. Entries belong to
 /// one object (its uid): a policy re-created under the same name is a different object.
 #[derive(Clone)]
@@ -467,6 +494,10 @@ impl Hub {
 
     /// The config, re-parsed only when the ConfigMap's resourceVersion changed. Warnings are logged once
     /// per ConfigMap version.
+    ///
+    /// The parse runs outside the lock: readers of the parsed config never wait for a parse (several
+    /// reconciles meeting a new version at once may each parse it; parsing is bounded in time and
+    /// memory by `ramen-config`, and only the first result is kept and logged).
     pub fn config(&self) -> ConfigView {
         let configmap = self
             .caches
@@ -475,41 +506,45 @@ impl Hub {
         let version = configmap
             .as_ref()
             .and_then(|c| c.metadata.resource_version.clone());
+        {
+            let cache = lock_poisoned(self.config.lock());
+            if cache.current.is_some() && cache.resource_version == version {
+                return cache.view();
+            }
+        }
+        let location = ConfigMapLocation {
+            namespace: &self.namespace,
+            name: HUB_OPERATOR_CONFIGMAP,
+            key: RAMEN_CONFIG_KEY,
+        };
+        let empty = BTreeMap::new();
+        let data = configmap
+            .as_ref()
+            .map(|c| c.data.as_ref().unwrap_or(&empty));
+        let parsed = ramen_config::from_config_map_data(&location, data);
         let mut cache = lock_poisoned(self.config.lock());
-        if cache.current.is_none() || cache.resource_version != version {
-            let location = ConfigMapLocation {
-                namespace: &self.namespace,
-                name: HUB_OPERATOR_CONFIGMAP,
-                key: RAMEN_CONFIG_KEY,
-            };
-            let empty = BTreeMap::new();
-            let data = configmap
-                .as_ref()
-                .map(|c| c.data.as_ref().unwrap_or(&empty));
-            let current = match ramen_config::from_config_map_data(&location, data) {
-                Ok(parsed) => {
-                    for warning in &parsed.warnings {
-                        tracing::warn!(configmap = HUB_OPERATOR_CONFIGMAP, "{warning}");
-                    }
-                    let config = Arc::new(parsed.config);
-                    cache.last_good = Some(config.clone());
-                    Ok(config)
-                }
-                Err(error) => {
-                    tracing::error!(configmap = HUB_OPERATOR_CONFIGMAP, "{error}");
-                    Err(error.to_string())
-                }
-            };
-            cache.current = Some(current);
-            cache.resource_version = version;
+        if cache.current.is_some() && !newer(version.as_deref(), cache.resource_version.as_deref())
+        {
+            // Another reconcile stored this version (or a newer one) meanwhile.
+            return cache.view();
         }
-        ConfigView {
-            current: cache
-                .current
-                .clone()
-                .unwrap_or_else(|| Err("config not read yet".into())),
-            last_good: cache.last_good.clone(),
-        }
+        let current = match parsed {
+            Ok(parsed) => {
+                for warning in &parsed.warnings {
+                    tracing::warn!(configmap = HUB_OPERATOR_CONFIGMAP, "{warning}");
+                }
+                let config = Arc::new(parsed.config);
+                cache.last_good = Some(config.clone());
+                Ok(config)
+            }
+            Err(error) => {
+                tracing::error!(configmap = HUB_OPERATOR_CONFIGMAP, "{error}");
+                Err(error.to_string())
+            }
+        };
+        cache.current = Some(current);
+        cache.resource_version = version;
+        cache.view()
     }
 
     /// Secret states of the operator namespace (metadata only).
@@ -743,6 +778,19 @@ mod tests {
     use drpolicy_api::DRPolicySpec;
     use kube::runtime::reflector::store;
     use kube::runtime::watcher::Event;
+
+    #[test]
+    fn a_config_parsed_meanwhile_is_replaced_only_by_a_newer_version() {
+        assert!(!newer(Some("7"), Some("7")));
+        assert!(
+            !newer(Some("6"), Some("7")),
+            "a slower reconcile's older parse loses"
+        );
+        assert!(newer(Some("8"), Some("7")));
+        assert!(newer(None, Some("7")), "the ConfigMap was deleted");
+        assert!(newer(Some("7"), None));
+        assert!(newer(Some("opaque"), Some("7")));
+    }
 
     fn policy(name: &str, finalized: bool) -> DRPolicy {
         let mut p = DRPolicy::new(

@@ -6,19 +6,27 @@
 //! controller alone, which integration tests run in-process against the embedded API server.
 #![warn(missing_docs)]
 
+mod bounded;
 pub mod cli;
+pub mod client;
 pub mod cluster_watches;
 pub mod conditions;
 pub mod distribution;
 pub mod dr_telemetry;
+pub mod fence;
 pub mod http;
 pub mod hub;
 pub mod leader;
+pub mod liveness;
 pub mod metrics;
+pub mod metrics_auth;
+pub mod metrics_tls;
 pub mod ops_namespace;
 pub mod peers;
 pub mod queue;
 pub mod reconcile;
+pub mod release;
+mod secret_meta;
 pub mod settings;
 pub mod status_fields;
 pub mod telemetry;
@@ -43,6 +51,7 @@ use tokio_stream::wrappers::UnboundedReceiverStream;
 
 use crate::http::Readiness;
 use crate::hub::Hub;
+use crate::liveness::Liveness;
 use crate::metrics::Metrics;
 use crate::reconcile::Context;
 use crate::settings::Settings;
@@ -72,6 +81,10 @@ pub struct ControllerOptions {
     pub metrics: Metrics,
     /// Set once every cache has synced.
     pub readiness: Readiness,
+    /// Progress of the process, for `/healthz`: the controller registers its work queues, and its
+    /// watches' server-side timeout follows the limits (the client must carry
+    /// [`liveness::Liveness::layer`] for the watches to count).
+    pub liveness: Liveness,
 }
 
 /// Runs the DRPolicy controller (and the ConfigMap label controller) until `shutdown` resolves.
@@ -92,8 +105,11 @@ pub async fn run_controller(
         released_clusters: released_tx,
     };
     let hub_cell: Arc<OnceLock<Arc<Hub>>> = Arc::new(OnceLock::new());
+    let base =
+        watcher::Config::default().timeout(liveness::watch_timeout(&options.liveness.limits()));
     let secondary = watches::start_secondary(
         &client,
+        &base,
         &options.namespace,
         hub_cell.clone(),
         requeue.clone(),
@@ -102,6 +118,7 @@ pub async fn run_controller(
     let (policy_store, policy_writer) = reflector::store::<DRPolicy>();
     let stream = watches::policy_stream(
         &client,
+        &base,
         policy_writer,
         hub_cell.clone(),
         requeue,
@@ -164,7 +181,14 @@ pub async fn run_controller(
         views.clone(),
         options.metrics.clone(),
         Recorder::new(client.clone(), reporter),
+        options.liveness.clone(),
     ));
+    let queue = ctx.hub.distribution.queue.clone();
+    options.liveness.add_check(move || {
+        queue
+            .oldest()
+            .map(|(secret, since)| (format!("distribution of secret {secret}"), since))
+    });
 
     // The secret distribution workers, as many as policy reconciles run in parallel.
     let worker = Arc::new(distribution::Worker {
@@ -180,7 +204,7 @@ pub async fn run_controller(
     let configmaps: Api<ConfigMap> = Api::namespaced(client.clone(), &options.namespace);
     let label_controller = Controller::new(
         configmaps,
-        watcher::Config::default().fields(&format!("metadata.name={HUB_OPERATOR_CONFIGMAP}")),
+        base.fields(&format!("metadata.name={HUB_OPERATOR_CONFIGMAP}")),
     )
     .graceful_shutdown_on(shutdown.clone())
     .run(
@@ -287,6 +311,16 @@ fn label_error_policy(_: Arc<ConfigMap>, error: &kube::Error, _: Arc<Client>) ->
     Action::requeue(Duration::from_secs(5))
 }
 
+/// The names of the self-signed metrics certificate: `localhost`, and the pod name when it is a DNS
+/// name.
+fn self_signed_names(identity: &str) -> Vec<String> {
+    let mut names = vec!["localhost".to_owned()];
+    if drpolicy_api::dns_names::is_dns1123_subdomain(identity) {
+        names.push(identity.to_owned());
+    }
+    names
+}
+
 /// The whole process: probe and metrics endpoints, leader election, then the controller, until
 /// `shutdown` resolves or the lease is lost.
 pub async fn run(
@@ -296,11 +330,25 @@ pub async fn run(
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let readiness = Readiness::default();
+    let liveness = Liveness::new(settings.liveness);
+    let client = liveness.observe(client);
+    let secure = match settings.metrics_secure {
+        false => None,
+        true => Some(http::SecureMetrics {
+            tls: metrics_tls::server_config(
+                settings.metrics_cert_dir.as_deref(),
+                &self_signed_names(&settings.identity),
+            )?,
+            authorizer: metrics_auth::Authorizer::new(client.clone()),
+        }),
+    };
     let (health, metrics_address) = http::serve(
         settings.health_address,
         settings.metrics_address,
         readiness.clone(),
+        liveness.clone(),
         metrics.clone(),
+        secure,
     )
     .await?;
     match metrics_address {
@@ -317,46 +365,61 @@ pub async fn run(
         identity: settings.identity.clone(),
         metrics,
         readiness: readiness.clone(),
+        liveness,
     };
     if !settings.leader_elect {
         return run_controller(client, options, shutdown).await;
     }
     // A standby is healthy and ready to take over.
     readiness.set(true);
-    let acquire = leader::acquire(
+    let lease_client = fence::fenced(
         client.clone(),
+        fence::Fence::open(),
+        client::identified_user_agent(&settings.identity, Some("leader-election")),
+    );
+    let acquire = leader::acquire(
+        lease_client,
         &settings.namespace,
         &settings.leader_election_id,
         &settings.identity,
     );
     let mut leadership = tokio::select! {
         _ = shutdown.clone() => return Ok(()),
-        held = acquire => held?,
+        held = acquire => held,
     };
     readiness.set(false);
-    let (lost_tx, lost_rx) = tokio::sync::oneshot::channel::<()>();
+    // Every write of the controller passes the fence: none is sent once the renew deadline passed.
+    let fence = leadership.fence();
+    let writer = fence::fenced(
+        client,
+        fence.clone(),
+        client::identified_user_agent(&settings.identity, None),
+    );
     let stop = shutdown_signal({
-        let shutdown = shutdown.clone();
+        let (shutdown, fence) = (shutdown.clone(), fence.clone());
         async move {
             tokio::select! {
                 _ = shutdown => {}
-                _ = lost_rx => {}
+                _ = fence.closed() => {}
             }
         }
     });
-    let controller = run_controller(client, options, stop);
+    let controller = run_controller(writer, options, stop);
     tokio::pin!(controller);
-    let result = tokio::select! {
-        result = &mut controller => result,
-        _ = leadership.lost() => {
-            // Stop gracefully: in-flight reconciles finish (bounded), no new one starts.
-            let _ = lost_tx.send(());
-            if tokio::time::timeout(Duration::from_secs(10), controller).await.is_err() {
-                tracing::warn!("in-flight reconciles did not finish within 10 s of losing the lease");
+    // The lease is renewed while the controller runs, including while it drains on shutdown.
+    let lost = tokio::select! {
+        result = &mut controller => {
+            if fence.is_open() {
+                leadership.release().await;
+                return result;
             }
-            Err(anyhow::anyhow!("leader election lost: stopped reconciling"))
+            leader::Lost::Deadline
         }
+        lost = leadership.keep() => lost,
     };
-    leadership.release().await;
-    result
+    // No drain: the fence already refuses every write; exiting makes the Pod restart as a standby.
+    tracing::error!(error = %lost, "leader election lost; exiting");
+    Err(anyhow::anyhow!(
+        "leader election lost: {lost}; stopped writing at once"
+    ))
 }

@@ -18,6 +18,9 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Some(Command::Release(args)) => {
+            hub_operator::release::command(args.or_namespace(cli.run.namespace)).await
+        }
         Some(Command::Run(args)) => run(args.or(cli.run)).await,
         None => run(cli.run).await,
     }
@@ -25,7 +28,7 @@ async fn main() -> anyhow::Result<()> {
 
 async fn run(args: hub_operator::cli::RunArgs) -> anyhow::Result<()> {
     hub_operator::telemetry::init(args.log_format);
-    let client = kube::Client::try_default()
+    let client = hub_operator::client::infer()
         .await
         .context("no Kubernetes configuration: run in a cluster or set KUBECONFIG")?;
     let namespace = args.namespace.clone().unwrap_or_default();

@@ -3,15 +3,19 @@
 //! being processed is processed again once the current run ends, so no change is ever missed.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 #[derive(Default)]
 struct State {
     queue: VecDeque<String>,
-    queued: HashSet<String>,
-    running: HashSet<String>,
+    /// Queued keys and since when they wait.
+    queued: HashMap<String, Instant>,
+    /// Keys being processed and since when.
+    running: HashMap<String, Instant>,
     dirty: HashSet<String>,
 }
 
@@ -38,11 +42,12 @@ impl KeyQueue {
     /// Queues `key` (no-op if already queued; deferred if being processed).
     pub fn add(&self, key: &str) {
         let mut state = self.lock();
-        if state.running.contains(key) {
+        if state.running.contains_key(key) {
             state.dirty.insert(key.to_owned());
             return;
         }
-        if state.queued.insert(key.to_owned()) {
+        if !state.queued.contains_key(key) {
+            state.queued.insert(key.to_owned(), Instant::now());
             state.queue.push_back(key.to_owned());
             drop(state);
             self.notify.notify_one();
@@ -70,7 +75,7 @@ impl KeyQueue {
                 let mut state = self.lock();
                 if let Some(key) = state.queue.pop_front() {
                     state.queued.remove(&key);
-                    state.running.insert(key.clone());
+                    state.running.insert(key.clone(), Instant::now());
                     let more = !state.queue.is_empty();
                     drop(state);
                     if more {
@@ -106,28 +111,67 @@ impl KeyQueue {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The key that has waited or run longest, and since when (liveness).
+    pub fn oldest(&self) -> Option<(String, Instant)> {
+        let state = self.lock();
+        state
+            .queued
+            .iter()
+            .chain(state.running.iter())
+            .min_by_key(|(_, since)| **since)
+            .map(|(key, since)| (key.clone(), *since))
+    }
 }
 
-/// Per-key exponential retry delays: 500 ms doubling up to 5 minutes, reset on success.
-#[derive(Default)]
-pub struct Backoff(Mutex<HashMap<String, u32>>);
+/// Per-key exponential retry delays with jitter: the n-th consecutive failure waits between half and
+/// all of `base · 2ⁿ⁻¹`, capped; reset on success. Jitter keeps many keys failing together (an API
+/// server restart) from retrying in lockstep.
+pub struct Backoff {
+    failures: Mutex<HashMap<String, u32>>,
+    base: Duration,
+    cap: Duration,
+    random: RandomState,
+}
+
+impl Default for Backoff {
+    /// 500 ms doubling up to 5 minutes.
+    fn default() -> Self {
+        Backoff::new(Duration::from_millis(500), Duration::from_secs(300))
+    }
+}
 
 impl Backoff {
+    /// Delays starting at `base`, doubling up to `cap`.
+    pub fn new(base: Duration, cap: Duration) -> Self {
+        Backoff {
+            failures: Mutex::default(),
+            base,
+            cap,
+            random: RandomState::new(),
+        }
+    }
+
     /// The delay before the next attempt for `key` (and counts this failure).
     pub fn next(&self, key: &str) -> Duration {
         let mut failures = self
-            .0
+            .failures
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let attempt = failures.entry(key.to_owned()).or_insert(0);
         *attempt = attempt.saturating_add(1);
-        let millis = 500u64.saturating_mul(1u64 << (*attempt - 1).min(10));
-        Duration::from_millis(millis.min(300_000))
+        let full = self
+            .base
+            .saturating_mul(1u32 << (*attempt - 1).min(20))
+            .min(self.cap);
+        // A random fraction in [0, 1) from the process' random hash keys.
+        let fraction = (self.random.hash_one((key, *attempt)) >> 11) as f64 / (1u64 << 53) as f64;
+        full.mul_f64(0.5 + fraction / 2.0)
     }
 
-    /// `key` succeeded: its next failure starts over at 500 ms.
+    /// `key` succeeded: its next failure starts over at the base delay.
     pub fn reset(&self, key: &str) {
-        self.0
+        self.failures
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(key);
@@ -139,18 +183,55 @@ mod tests {
     use super::{Backoff, KeyQueue};
     use std::time::Duration;
 
+    /// Whether `delay` lies in the jitter range of `full`: [full/2, full].
+    fn jittered(delay: Duration, full: Duration) -> bool {
+        delay >= full / 2 && delay <= full
+    }
+
     #[test]
-    fn backoff_doubles_per_key_up_to_five_minutes_and_resets() {
+    fn backoff_doubles_per_key_up_to_its_cap_with_jitter_and_resets() {
         let backoff = Backoff::default();
-        assert_eq!(backoff.next("a"), Duration::from_millis(500));
-        assert_eq!(backoff.next("a"), Duration::from_secs(1));
-        assert_eq!(backoff.next("b"), Duration::from_millis(500));
+        assert!(jittered(backoff.next("a"), Duration::from_millis(500)));
+        assert!(jittered(backoff.next("a"), Duration::from_secs(1)));
+        assert!(jittered(backoff.next("b"), Duration::from_millis(500)));
         for _ in 0..20 {
             backoff.next("a");
         }
-        assert_eq!(backoff.next("a"), Duration::from_secs(300));
+        assert!(jittered(backoff.next("a"), Duration::from_secs(300)));
         backoff.reset("a");
-        assert_eq!(backoff.next("a"), Duration::from_millis(500));
+        assert!(jittered(backoff.next("a"), Duration::from_millis(500)));
+    }
+
+    #[test]
+    fn keys_failing_together_do_not_retry_in_lockstep() {
+        let backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
+        let delays: std::collections::BTreeSet<Duration> = (0..50)
+            .map(|i| backoff.next(&format!("secret-{i}")))
+            .collect();
+        assert!(
+            delays
+                .iter()
+                .all(|d| jittered(*d, Duration::from_millis(200)))
+        );
+        assert!(delays.len() > 40, "{} distinct delays of 50", delays.len());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_oldest_waiting_or_running_key_is_known() {
+        let queue = KeyQueue::new();
+        assert!(queue.oldest().is_none());
+        queue.add("a");
+        assert_eq!(queue.next().await, "a");
+        tokio::time::advance(Duration::from_secs(5)).await;
+        queue.add("b");
+        let (key, since) = queue.oldest().unwrap();
+        assert_eq!(
+            (key.as_str(), since.elapsed()),
+            ("a", Duration::from_secs(5))
+        );
+        queue.done("a");
+        let (key, since) = queue.oldest().unwrap();
+        assert_eq!((key.as_str(), since.elapsed()), ("b", Duration::ZERO));
     }
 
     #[tokio::test]

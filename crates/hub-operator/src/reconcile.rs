@@ -31,11 +31,13 @@ use std::time::Duration;
 use thiserror::Error;
 use tracing::Instrument;
 
+use crate::bounded;
 use crate::conditions::{
     self, DELETION_BLOCKED, Desired, PEER_CLASSES_COMPUTED, SECRETS_DISTRIBUTED, reason,
 };
 use crate::distribution::Result as Distribution;
 use crate::hub::{Hub, holds_distribution};
+use crate::liveness::Liveness;
 use crate::metrics::Metrics;
 use crate::ops_namespace::OpsNamespace;
 use crate::peers;
@@ -146,6 +148,8 @@ pub struct Context {
     pub recorder: Recorder,
     /// The clock (injectable so conditions are deterministic in tests).
     pub clock: Arc<dyn Fn() -> Time + Send + Sync>,
+    /// Progress of the process (a reconcile running for too long makes it not live).
+    pub liveness: Liveness,
     failures: Backoff,
     stale_retries: Mutex<HashMap<String, u32>>,
 }
@@ -158,6 +162,7 @@ impl Context {
         views: Arc<Views>,
         metrics: Metrics,
         recorder: Recorder,
+        liveness: Liveness,
     ) -> Self {
         Context {
             client,
@@ -167,6 +172,7 @@ impl Context {
             metrics,
             recorder,
             clock: Arc::new(|| Time(k8s_openapi::jiff::Timestamp::now())),
+            liveness,
             failures: Backoff::default(),
             stale_retries: Mutex::new(HashMap::new()),
         }
@@ -200,6 +206,7 @@ impl Context {
 pub async fn reconcile(policy: Arc<DRPolicy>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
     let name = policy.name_any();
     let span = tracing::info_span!("reconcile", drpolicy = %name);
+    let _busy = ctx.liveness.busy(format!("reconcile of drpolicy {name}"));
     let timer = ctx
         .metrics
         .reconcile_duration
@@ -652,14 +659,14 @@ fn distribution_condition(
         return Some(Desired::failed(
             SECRETS_DISTRIBUTED,
             reason::DISTRIBUTION_FAILED,
-            format!("drpolicy deploy: {}", failures.join("; ")),
+            format!("drpolicy deploy: {}", bounded::list(&failures, "; ")),
         ));
     }
     if !problems.is_empty() {
         return Some(Desired::failed(
             SECRETS_DISTRIBUTED,
             reason::SECRETS_UNAVAILABLE,
-            problems.join("; "),
+            bounded::list(&problems, "; "),
         ));
     }
     Some(Desired::ok(
@@ -700,8 +707,9 @@ async fn finalize(
             ctx.hub.distribute_for_policy(policy, &[]);
         }
         let message = format!(
-            "deletion waits for the DRPlacementControls that reference this drpolicy: {}",
-            drpcs.join(", ")
+            "deletion waits for the DRPlacementControls that reference this drpolicy ({}): {}",
+            drpcs.len(),
+            bounded::list(&drpcs, ", ")
         );
         let condition = Desired::ok(DELETION_BLOCKED, reason::DRPCS_EXIST, message.clone());
         if write_status(ctx, policy, &[condition], &[]).await? {
@@ -759,7 +767,7 @@ async fn finalize(
     }
     if !failures.is_empty() {
         let error = ReconcileError::Distribution {
-            message: failures.join("; "),
+            message: bounded::list(&failures, "; "),
             conflicts_only: false,
         };
         warn_event(ctx, policy, reason::DISTRIBUTION_FAILED, &error.to_string()).await;
@@ -853,38 +861,11 @@ async fn warn_event(ctx: &Context, policy: &DRPolicy, reason: &str, note: &str) 
     let event = Event {
         type_: EventType::Warning,
         reason: reason.to_owned(),
-        note: Some(truncate_bytes(note, 1024).to_owned()),
+        note: Some(bounded::cut(note.to_owned(), bounded::EVENT_NOTE_MAX)),
         action: "Reconcile".into(),
         secondary: None,
     };
     if let Err(error) = ctx.recorder.publish(&event, &policy.object_ref(&())).await {
         tracing::warn!(error = %error, "unable to publish event");
-    }
-}
-
-/// The longest prefix of `text` within `max` bytes, cut at a character boundary (event notes are
-/// limited to 1 KiB).
-fn truncate_bytes(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::truncate_bytes;
-
-    #[test]
-    fn event_notes_are_cut_at_a_character_boundary_within_the_byte_limit() {
-        let note = "é".repeat(600); // 1200 bytes
-        let cut = truncate_bytes(&note, 1024);
-        assert_eq!(cut.len(), 1024);
-        assert_eq!(truncate_bytes(&note, 1023).len(), 1022);
-        assert_eq!(truncate_bytes("short", 1024), "short");
     }
 }

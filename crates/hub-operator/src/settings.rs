@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 
 use crate::cli::RunArgs;
 use crate::http::parse_bind_address;
+use crate::liveness::Limits;
 
 /// Health probe address when neither config nor flag sets one (Ramen's shipped value).
 pub const DEFAULT_HEALTH_ADDRESS: &str = ":8081";
@@ -32,6 +33,12 @@ pub struct Settings {
     pub identity: String,
     /// DRPolicy reconciles in parallel.
     pub max_concurrent_reconciles: u16,
+    /// Serve `/metrics` over HTTPS to authorized callers only.
+    pub metrics_secure: bool,
+    /// `tls.crt` and `tls.key` of the secure metrics endpoint (`None`: self-signed).
+    pub metrics_cert_dir: Option<std::path::PathBuf>,
+    /// When `/healthz` reports no progress.
+    pub liveness: Limits,
 }
 
 /// Resolves the settings: flag/env first, then the config, then defaults.
@@ -69,14 +76,23 @@ pub fn resolve(args: &RunArgs, config: Option<&RamenConfig>) -> anyhow::Result<S
         .or_else(|| config.map(RamenConfig::max_concurrent_reconciles_or_default))
         .unwrap_or(1)
         .clamp(1, i64::from(u16::MAX));
+    let health_address = parse_bind_address(&health).map_err(anyhow::Error::msg)?;
+    let metrics_address = if metrics.trim() == "0" {
+        None
+    } else {
+        Some(parse_bind_address(&metrics).map_err(anyhow::Error::msg)?)
+    };
+    let metrics_secure = args.metrics_secure.unwrap_or(false);
+    if metrics_secure && metrics_address == Some(health_address) {
+        anyhow::bail!(
+            "--metrics-secure serves /metrics over HTTPS: give it an address other than the health \
+             probes' {health} (they stay plain HTTP)"
+        );
+    }
     Ok(Settings {
         namespace,
-        health_address: parse_bind_address(&health).map_err(anyhow::Error::msg)?,
-        metrics_address: if metrics.trim() == "0" {
-            None
-        } else {
-            Some(parse_bind_address(&metrics).map_err(anyhow::Error::msg)?)
-        },
+        health_address,
+        metrics_address,
         leader_elect,
         leader_election_id,
         identity: args
@@ -84,6 +100,34 @@ pub fn resolve(args: &RunArgs, config: Option<&RamenConfig>) -> anyhow::Result<S
             .clone()
             .unwrap_or_else(|| format!("hub-operator-{}", std::process::id())),
         max_concurrent_reconciles: u16::try_from(concurrency).unwrap_or(1),
+        metrics_secure,
+        metrics_cert_dir: args.metrics_cert_dir.clone(),
+        liveness: liveness_limits(args)?,
+    })
+}
+
+/// The liveness limits of the flags, defaults for those not given.
+pub fn liveness_limits(args: &RunArgs) -> anyhow::Result<Limits> {
+    let defaults = Limits::default();
+    let limit = |seconds: Option<u64>, default: std::time::Duration, flag: &str| match seconds {
+        None => Ok(default),
+        // Below a few seconds a watch could not even be renewed in time.
+        Some(s) if s < 3 => Err(anyhow::anyhow!(
+            "--{flag} must be at least 3 seconds, not {s}"
+        )),
+        Some(s) => Ok(std::time::Duration::from_secs(s)),
+    };
+    Ok(Limits {
+        watch_stall: limit(
+            args.liveness_watch_stall_seconds,
+            defaults.watch_stall,
+            "liveness-watch-stall-seconds",
+        )?,
+        work_stall: limit(
+            args.liveness_work_stall_seconds,
+            defaults.work_stall,
+            "liveness-work-stall-seconds",
+        )?,
     })
 }
 
@@ -181,6 +225,42 @@ mod tests {
         assert!(settings.leader_elect);
         assert_eq!(settings.leader_election_id, "hub.ramendr.openshift.io");
         assert_eq!(settings.max_concurrent_reconciles, 1);
+    }
+
+    #[test]
+    fn secure_metrics_and_liveness_limits_come_from_flags_with_clear_errors() {
+        let settings = resolve(&args(&["--namespace", "ns"]), None).unwrap();
+        assert!(!settings.metrics_secure);
+        assert_eq!(settings.liveness, Limits::default());
+        let settings = resolve(
+            &args(&[
+                "--namespace",
+                "ns",
+                "--metrics-secure",
+                "--metrics-cert-dir",
+                "/tls",
+                "--liveness-watch-stall-seconds",
+                "60",
+            ]),
+            None,
+        )
+        .unwrap();
+        assert!(settings.metrics_secure);
+        assert_eq!(settings.metrics_cert_dir.as_deref(), Some("/tls".as_ref()));
+        assert_eq!(settings.liveness.watch_stall.as_secs(), 60);
+        assert_eq!(settings.liveness.work_stall, Limits::default().work_stall);
+        let same = &[
+            "--namespace",
+            "ns",
+            "--metrics-secure",
+            "--metrics-bind-address",
+            ":8081",
+        ];
+        let error = resolve(&args(same), None).unwrap_err().to_string();
+        assert!(error.contains("other than the health probes'"), "{error}");
+        let short = &["--namespace", "ns", "--liveness-work-stall-seconds", "1"];
+        let error = resolve(&args(short), None).unwrap_err().to_string();
+        assert!(error.contains("at least 3 seconds"), "{error}");
     }
 
     #[test]

@@ -6,8 +6,7 @@ use crate::cli::LogFormat;
 
 /// Installs the global subscriber.
 pub fn init(format: Option<LogFormat>) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,kube_lease_manager=warn"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let in_cluster = std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
     let format = format.unwrap_or(if in_cluster {
         LogFormat::Json

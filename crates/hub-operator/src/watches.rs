@@ -200,26 +200,26 @@ where
     Api::namespaced(client.clone(), namespace)
 }
 
-/// Starts the secondary watches. `hub` is filled in once the stores exist (the mappers need it), which
-/// is why it arrives through a `OnceLock`.
+/// Starts the secondary watches, each with `base`'s settings. `hub` is filled in once the stores exist
+/// (the mappers need it), which is why it arrives through a `OnceLock`.
 pub fn start_secondary(
     client: &Client,
+    base: &watcher::Config,
     namespace: &str,
     hub: HubCell,
     requeue: Requeue,
     metrics: &Metrics,
 ) -> Secondary {
     let mut tasks = Vec::new();
-    let created_by = watcher::Config::default().labels(&format!("{CREATED_BY_RAMEN_LABEL}=true"));
+    let created_by = base
+        .clone()
+        .labels(&format!("{CREATED_BY_RAMEN_LABEL}=true"));
 
     // DRClusters → policies listing them.
     let (drclusters, writer) = reflector::store();
     let (h, r) = (hub.clone(), requeue.clone());
     tasks.push(spawn_watch(
-        watcher::watcher(
-            Api::<DRCluster>::all(client.clone()),
-            watcher::Config::default(),
-        ),
+        watcher::watcher(Api::<DRCluster>::all(client.clone()), base.clone()),
         writer,
         "drclusters",
         metrics.clone(),
@@ -242,10 +242,7 @@ pub fn start_secondary(
     let (drpcs, writer) = reflector::store();
     let r = requeue.clone();
     tasks.push(spawn_watch(
-        watcher::watcher(
-            Api::<DRPlacementControl>::all(client.clone()),
-            watcher::Config::default(),
-        ),
+        watcher::watcher(Api::<DRPlacementControl>::all(client.clone()), base.clone()),
         writer,
         "drplacementcontrols",
         metrics.clone(),
@@ -263,10 +260,10 @@ pub fn start_secondary(
     let (secrets, writer) = reflector::store();
     let h = hub.clone();
     tasks.push(spawn_watch(
-        // Metadata only: Secret values never reach this process.
-        watcher::watcher(
+        // Metadata only, and only the fields we read: Secret values never reach this process.
+        crate::secret_meta::watch(
             namespaced::<PartialObjectMeta<Secret>>(client, namespace),
-            watcher::Config::default(),
+            base.clone(),
         ),
         writer,
         "secrets",
@@ -309,7 +306,8 @@ pub fn start_secondary(
     tasks.push(spawn_watch(
         watcher::watcher(
             namespaced::<ConfigMap>(client, namespace),
-            watcher::Config::default().fields(&format!("metadata.name={HUB_OPERATOR_CONFIGMAP}")),
+            base.clone()
+                .fields(&format!("metadata.name={HUB_OPERATOR_CONFIGMAP}")),
         ),
         writer,
         "configmaps",
@@ -365,7 +363,7 @@ pub fn start_secondary(
         ocm_mapper(hub.clone(), Kind::PlacementBinding),
     ));
 
-    let clusters = crate::cluster_watches::start(client, &hub, &requeue, metrics);
+    let clusters = crate::cluster_watches::start(client, base, &hub, &requeue, metrics);
     tasks.extend(clusters.tasks);
 
     Secondary {
@@ -412,6 +410,7 @@ fn ocm_mapper<K: Resource>(hub: HubCell, kind: Kind) -> impl FnMut(Change<'_, K>
 /// with a policy that appears or goes, and yields the policies whose reconcile-relevant fields changed.
 pub fn policy_stream(
     client: &Client,
+    base: &watcher::Config,
     writer: reflector::store::Writer<DRPolicy>,
     hub: HubCell,
     requeue: Requeue,
@@ -426,109 +425,106 @@ pub fn policy_stream(
     // not reconciled again: our own status writes, say).
     let mut last_relevant: HashMap<String, u64> = HashMap::new();
     let hub_filter = hub.clone();
-    watcher::watcher(
-        Api::<DRPolicy>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .default_backoff()
-    .modify(|p: &mut DRPolicy| p.metadata.managed_fields = None)
-    .reflect(writer)
-    .inspect(move |event| {
-        let Some(hub) = hub.get() else { return };
-        match event {
-            Ok(Event::Apply(policy)) => {
-                let name = policy.name_any();
-                let previous: Vec<String> = hub.with_index(|i| {
-                    i.clusters_of(&name)
-                        .map(|c| c.iter().cloned().collect())
-                        .unwrap_or_default()
-                });
-                let new = hub.with_index(|i| i.clusters_of(&name).is_none());
-                let was_metro = hub.with_index(|i| i.is_metro(&name));
-                hub.with_index_mut(|i| i.apply(policy));
-                let metro_changed = was_metro != hub.with_index(|i| i.is_metro(&name));
-                for dropped in previous.iter().filter(|c| !policy.contains_cluster(c)) {
-                    let _ = requeue.released_clusters.send(dropped.clone());
+    watcher::watcher(Api::<DRPolicy>::all(client.clone()), base.clone())
+        .default_backoff()
+        .modify(|p: &mut DRPolicy| p.metadata.managed_fields = None)
+        .reflect(writer)
+        .inspect(move |event| {
+            let Some(hub) = hub.get() else { return };
+            match event {
+                Ok(Event::Apply(policy)) => {
+                    let name = policy.name_any();
+                    let previous: Vec<String> = hub.with_index(|i| {
+                        i.clusters_of(&name)
+                            .map(|c| c.iter().cloned().collect())
+                            .unwrap_or_default()
+                    });
+                    let new = hub.with_index(|i| i.clusters_of(&name).is_none());
+                    let was_metro = hub.with_index(|i| i.is_metro(&name));
+                    hub.with_index_mut(|i| i.apply(policy));
+                    let metro_changed = was_metro != hub.with_index(|i| i.is_metro(&name));
+                    for dropped in previous.iter().filter(|c| !policy.contains_cluster(c)) {
+                        let _ = requeue.released_clusters.send(dropped.clone());
+                    }
+                    let fingerprint = distribution_relevant(policy);
+                    if fingerprints.insert(name, fingerprint) != Some(fingerprint) {
+                        hub.distribute_for_policy(policy, &previous);
+                    }
+                    if new || metro_changed {
+                        // Conflicts are re-decided: a new policy, or one whose sync peer classes (its
+                        // metro groups) appeared or went.
+                        requeue.each(sharing(hub, policy).iter().map(String::as_str));
+                    }
+                    if metro_changed {
+                        // Holders are re-decided too (a conflicting policy does not start holding).
+                        hub.distribute_for_policy(policy, &previous);
+                    }
                 }
-                let fingerprint = distribution_relevant(policy);
-                if fingerprints.insert(name, fingerprint) != Some(fingerprint) {
-                    hub.distribute_for_policy(policy, &previous);
+                Ok(Event::Delete(policy)) => {
+                    let name = policy.name_any();
+                    let sharing = sharing(hub, policy);
+                    hub.with_index_mut(|i| i.delete(&name));
+                    for cluster in &policy.spec.dr_clusters {
+                        let _ = requeue.released_clusters.send(cluster.clone());
+                    }
+                    hub.forget_own_writes(&name);
+                    hub.distribution.forget(&name);
+                    fingerprints.remove(&name);
+                    hub.distribute_for_policy(policy, &[]);
+                    requeue.each(sharing.iter().map(String::as_str));
                 }
-                if new || metro_changed {
-                    // Conflicts are re-decided: a new policy, or one whose sync peer classes (its
-                    // metro groups) appeared or went.
-                    requeue.each(sharing(hub, policy).iter().map(String::as_str));
+                Ok(Event::Init) => {
+                    relisted = PolicyIndex::new();
+                    relisted_fingerprints.clear();
                 }
-                if metro_changed {
-                    // Holders are re-decided too (a conflicting policy does not start holding).
-                    hub.distribute_for_policy(policy, &previous);
+                Ok(Event::InitApply(policy)) => {
+                    relisted.apply(policy);
+                    relisted_fingerprints.insert(policy.name_any(), distribution_relevant(policy));
+                }
+                Ok(Event::InitDone) => {
+                    hub.policies_relisted();
+                    let index = std::mem::replace(&mut relisted, PolicyIndex::new());
+                    hub.with_index_mut(|i| *i = index);
+                    fingerprints = std::mem::take(&mut relisted_fingerprints);
+                    hub.distribution.set_policies_synced();
+                    hub.distribute_all();
+                    // Secondary caches synced before this stream started: everything is ready now.
+                    // (Waiting on the store from another task is not an option: kube's readiness
+                    // future wakes only its latest waiter, which is the controller.)
+                    if !readiness.is_ready() {
+                        tracing::info!("caches synced; reconciling");
+                        readiness.set(true);
+                    }
+                }
+                Err(error) => {
+                    metrics
+                        .watch_errors
+                        .with_label_values(&["drpolicies"])
+                        .inc();
+                    tracing::warn!(resource = "drpolicies", error = %error, "watch error");
                 }
             }
-            Ok(Event::Delete(policy)) => {
-                let name = policy.name_any();
-                let sharing = sharing(hub, policy);
-                hub.with_index_mut(|i| i.delete(&name));
-                for cluster in &policy.spec.dr_clusters {
-                    let _ = requeue.released_clusters.send(cluster.clone());
+        })
+        .applied_objects()
+        .filter_map(move |item| {
+            let keep = match (&item, hub_filter.get()) {
+                (Ok(policy), Some(hub)) => {
+                    let own = hub.policy_observed(policy);
+                    let relevant = reconcile_relevant(policy);
+                    let previous = last_relevant.insert(policy.name_any(), relevant);
+                    if last_relevant.len() > 2 * hub.with_index(|i| i.len()) + 1024 {
+                        // Forget policies that are gone.
+                        last_relevant
+                            .retain(|name, _| hub.with_index(|i| i.clusters_of(name).is_some()));
+                    }
+                    // Our own label-and-finalizer write comes back as an event; the reconcile that
+                    // made it already went on with the patched object.
+                    previous != Some(relevant) && !own
                 }
-                hub.forget_own_writes(&name);
-                hub.distribution.forget(&name);
-                fingerprints.remove(&name);
-                hub.distribute_for_policy(policy, &[]);
-                requeue.each(sharing.iter().map(String::as_str));
-            }
-            Ok(Event::Init) => {
-                relisted = PolicyIndex::new();
-                relisted_fingerprints.clear();
-            }
-            Ok(Event::InitApply(policy)) => {
-                relisted.apply(policy);
-                relisted_fingerprints.insert(policy.name_any(), distribution_relevant(policy));
-            }
-            Ok(Event::InitDone) => {
-                hub.policies_relisted();
-                let index = std::mem::replace(&mut relisted, PolicyIndex::new());
-                hub.with_index_mut(|i| *i = index);
-                fingerprints = std::mem::take(&mut relisted_fingerprints);
-                hub.distribution.set_policies_synced();
-                hub.distribute_all();
-                // Secondary caches synced before this stream started: everything is ready now.
-                // (Waiting on the store from another task is not an option: kube's readiness
-                // future wakes only its latest waiter, which is the controller.)
-                if !readiness.is_ready() {
-                    tracing::info!("caches synced; reconciling");
-                    readiness.set(true);
-                }
-            }
-            Err(error) => {
-                metrics
-                    .watch_errors
-                    .with_label_values(&["drpolicies"])
-                    .inc();
-                tracing::warn!(resource = "drpolicies", error = %error, "watch error");
-            }
-        }
-    })
-    .applied_objects()
-    .filter_map(move |item| {
-        let keep = match (&item, hub_filter.get()) {
-            (Ok(policy), Some(hub)) => {
-                let own = hub.policy_observed(policy);
-                let relevant = reconcile_relevant(policy);
-                let previous = last_relevant.insert(policy.name_any(), relevant);
-                if last_relevant.len() > 2 * hub.with_index(|i| i.len()) + 1024 {
-                    // Forget policies that are gone.
-                    last_relevant
-                        .retain(|name, _| hub.with_index(|i| i.clusters_of(name).is_some()));
-                }
-                // Our own label-and-finalizer write comes back as an event; the reconcile that
-                // made it already went on with the patched object.
-                previous != Some(relevant) && !own
-            }
-            _ => true,
-        };
-        futures::future::ready(keep.then_some(item))
-    })
+                _ => true,
+            };
+            futures::future::ready(keep.then_some(item))
+        })
 }
 
 /// The fields of a policy that can change which secrets it holds: identity, spec, deletion, and our

@@ -595,3 +595,34 @@ async fn a_failing_velero_write_is_reported_naming_its_format() {
     hub.wait_distributed("p1").await;
     hub.wait_rule("vramen-s3-secret-dr1", &["dr1", "dr2"]).await;
 }
+
+#[tokio::test]
+async fn a_persistent_conflict_is_retried_with_growing_delays_not_every_200_ms() {
+    let hub = Hub::running().await;
+    // Server-side apply of the OCM Policy of each secret answers 409 Conflict.
+    let conflicts = RequestFilter::any()
+        .verb("patch")
+        .resource("policies")
+        .namespace(support::NS);
+    hub.server
+        .hooks()
+        .fail_next(conflicts.clone(), 10_000, FaultAction::Status(409));
+    hub.create_policy("p1", &["dr1", "dr2"]).await;
+    // The first seconds bring their own triggers (our writes coming back through the watches).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mark = hub.server.hooks().mark();
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let tried = hub
+        .server
+        .hooks()
+        .requests_since(mark)
+        .iter()
+        .filter(|r| conflicts.matches(r) && r.faulted)
+        .count();
+    // Two secrets conflict; with a fixed 200 ms retry each would try ~30 times in these 6 s, with
+    // delays doubling from 200 ms (by now 1.6 s and more) a few times.
+    assert!(tried >= 2, "{tried} attempts");
+    assert!(tried <= 2 * 5, "{tried} attempts in 6 s");
+    hub.server.hooks().clear_faults();
+    hub.wait_distributed("p1").await;
+}

@@ -1,6 +1,7 @@
 //! The probe and metrics endpoints answer as Kubernetes and Prometheus expect.
 
 use hub_operator::http::{Readiness, serve};
+use hub_operator::liveness::Liveness;
 use hub_operator::metrics::Metrics;
 use std::net::SocketAddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -39,16 +40,32 @@ async fn probes_and_metrics_are_served() {
         .with_label_values::<&str>(&[])
         .observe(0.004);
     let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let (health, metrics_addr) = serve(any, Some(any), readiness.clone(), metrics.clone())
-        .await
-        .unwrap();
+    let (health, metrics_addr) = serve(
+        any,
+        Some(any),
+        readiness.clone(),
+        Liveness::default(),
+        metrics.clone(),
+        None,
+    )
+    .await
+    .unwrap();
     let metrics_addr = metrics_addr.unwrap();
     assert_eq!(
         health, metrics_addr,
         "one listener when both addresses are the same"
     );
     // Without a metrics address ("0"), the probes are served and /metrics is not.
-    let (probes_only, none) = serve(any, None, readiness.clone(), metrics).await.unwrap();
+    let (probes_only, none) = serve(
+        any,
+        None,
+        readiness.clone(),
+        Liveness::default(),
+        metrics,
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(none, None);
     assert_eq!(get(probes_only, "/healthz").await.0, 200);
     assert_eq!(get(probes_only, "/metrics").await.0, 404);

@@ -4,7 +4,7 @@ mod support;
 
 use drpolicy_api::names::{DRPOLICY_FINALIZER, OCM_BACKUP_LABEL, POLICY_TRIGGER_ANNOTATION};
 use kube::ResourceExt;
-use kube::api::{DeleteParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use pretty_assertions::assert_eq;
 use serde_json::json;
 use support::{CONFIG, Hub, eventually};
@@ -123,6 +123,39 @@ async fn a_drpc_blocks_deletion_until_it_is_gone() {
     hub.delete_drpc("app", "app-drpc").await;
     hub.wait_policy_gone("p1").await;
     assert_eq!(hub.ocm_object_count().await, 0);
+}
+
+#[tokio::test]
+async fn a_thousand_drpcs_blocking_a_deletion_give_a_bounded_message() {
+    let hub = Hub::running().await;
+    hub.create_policy("p1", &["dr1", "dr2"]).await;
+    hub.wait_distributed("p1").await;
+    // Long names: listed in full they would take ~125 KB, four times the CRD's message limit.
+    let namespace = format!("apps-{}", "n".repeat(58));
+    for i in 0..1000 {
+        let name = format!("drpc-{i:04}-{}", "d".repeat(53));
+        hub.create_drpc(&namespace, &name, "p1").await;
+    }
+    hub.delete_policy("p1").await;
+    let message = hub.wait_deletion_blocked("p1").await;
+    assert!(message.len() <= 32768, "{} bytes", message.len());
+    assert!(message.contains("(1000)"), "{message}");
+    assert!(
+        message.contains(&format!("{namespace}/drpc-0000-")),
+        "{message}"
+    );
+    assert!(message.ends_with("… and 990 more"), "{message}");
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::all(hub.client.clone());
+    let notes: Vec<String> = events
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.reason.as_deref() == Some("DeletionBlocked"))
+        .filter_map(|e| e.note)
+        .collect();
+    assert!(!notes.is_empty());
+    assert!(notes.iter().all(|n| n.len() <= 1024), "{notes:?}");
 }
 
 #[tokio::test]

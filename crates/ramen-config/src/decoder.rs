@@ -7,41 +7,89 @@
 //! keys ignored, `null` leaving a field at its default. Every error is stamped with the key path
 //! and position of the node it arose at.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::collections::hash_map::Entry as Slot;
 use std::fmt;
 
 use serde::de::value::{StrDeserializer, StringDeserializer};
 use serde::de::{self, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess, Visitor};
 
+use crate::names;
 use crate::scalar::{Resolved, go_string, is_yaml12_bool};
 use crate::tree::{Entry, Mark, Node, NodeKind};
 use crate::warning::{Warning, WarningKind};
 
-/// Warnings gathered while decoding.
+/// Most warnings kept; the rest are counted in one [`WarningKind::Omitted`], so a document of
+/// thousands of unknown keys costs no more than a few.
+pub(crate) const MAX_WARNINGS: usize = 100;
+
+/// Warnings gathered while decoding, and where the values the caller asked about were.
 #[derive(Default)]
 pub(crate) struct Diagnostics {
     warnings: RefCell<Vec<Warning>>,
+    /// Warnings beyond [`MAX_WARNINGS`], and where the first of them was.
+    omitted: Cell<usize>,
+    first_omitted: Cell<Option<Mark>>,
+    /// Positions of the values at the paths [`names::is_remembered`] picks.
+    remembered: RefCell<HashMap<String, Mark>>,
 }
 
 impl Diagnostics {
-    fn warn(&self, path: &str, mark: Mark, kind: WarningKind) {
-        self.warnings.borrow_mut().push(Warning {
-            path: path.to_owned(),
-            line: mark.line,
-            column: mark.column,
-            kind,
-        });
+    /// Whether a further warning is kept; counts it as omitted otherwise.
+    fn has_room(&self, mark: Mark) -> bool {
+        if self.warnings.borrow().len() < MAX_WARNINGS {
+            return true;
+        }
+        if self.first_omitted.get().is_none() {
+            self.first_omitted.set(Some(mark));
+        }
+        self.omitted.set(self.omitted.get().saturating_add(1));
+        false
     }
 
-    /// The warnings, in document order.
+    fn warn(&self, path: &str, mark: Mark, kind: WarningKind) {
+        if self.has_room(mark) {
+            self.warnings.borrow_mut().push(Warning {
+                path: path.to_owned(),
+                line: mark.line,
+                column: mark.column,
+                kind,
+            });
+        }
+    }
+
+    /// The warnings in document order, then how many more there were, if any.
     pub(crate) fn into_warnings(self) -> Vec<Warning> {
         let mut warnings = self.warnings.into_inner();
         warnings.sort_by_key(|w| (w.line, w.column));
+        if let Some(mark) = self.first_omitted.get() {
+            warnings.push(Warning {
+                path: String::new(),
+                line: mark.line,
+                column: mark.column,
+                kind: WarningKind::Omitted {
+                    count: self.omitted.get(),
+                },
+            });
+        }
         warnings
     }
 
     pub(crate) fn push(&self, warning: Warning) {
-        self.warnings.borrow_mut().push(warning);
+        let mark = Mark {
+            line: warning.line,
+            column: warning.column,
+        };
+        if self.has_room(mark) {
+            self.warnings.borrow_mut().push(warning);
+        }
+    }
+
+    /// Where the value at `path` was, if [`names::is_remembered`] picks the path and the value
+    /// was decoded.
+    pub(crate) fn mark_of(&self, path: &str) -> Option<Mark> {
+        self.remembered.borrow().get(path).copied()
     }
 }
 
@@ -101,19 +149,71 @@ fn key_string(key: &Node) -> Result<String, String> {
     }
 }
 
-/// Edit distance, for "did you mean" suggestions on unknown keys.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
+/// Largest edit distance a "did you mean" suggestion may have.
+const MAX_SUGGESTION_DISTANCE: usize = 2;
+
+/// The case-insensitive edit distance between `key` and `field` if it is at most
+/// [`MAX_SUGGESTION_DISTANCE`], for "did you mean" suggestions on unknown keys. Keys whose length
+/// alone rules that out cost nothing, however long they are.
+fn suggestion_distance(key: &str, field: &str) -> Option<usize> {
+    let (key_len, field_len) = (key.chars().count(), field.chars().count());
+    if key_len.abs_diff(field_len) > MAX_SUGGESTION_DISTANCE {
+        return None;
+    }
+    let field: Vec<char> = field.chars().map(|c| c.to_ascii_lowercase()).collect();
+    let mut prev: Vec<usize> = (0..=field.len()).collect();
+    let mut cur = vec![0; field.len() + 1];
+    for (i, ca) in key.chars().map(|c| c.to_ascii_lowercase()).enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in field.iter().enumerate() {
             let cost = usize::from(ca != *cb);
             cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
         }
-        prev = cur;
+        std::mem::swap(&mut prev, &mut cur);
     }
-    prev[b.len()]
+    Some(prev[field.len()]).filter(|d| *d <= MAX_SUGGESTION_DISTANCE)
+}
+
+/// Pairs of one mapping keyed by their key string, the last of equal keys kept where it stands
+/// (go-yaml v2 semantics), found through a hash map so that many keys cost linear time.
+struct LastWins<'a> {
+    slots: Vec<Option<(String, &'a Entry)>>,
+    index: HashMap<String, usize>,
+}
+
+impl<'a> LastWins<'a> {
+    fn new() -> Self {
+        Self {
+            slots: Vec::new(),
+            index: HashMap::new(),
+        }
+    }
+
+    /// Keeps `entry` under `key`, dropping an earlier pair with that key; returns whether both the
+    /// dropped pair and this one were written in the mapping itself (not merged in), which is a
+    /// duplicate key worth a warning.
+    fn insert(&mut self, key: String, entry: &'a Entry) -> bool {
+        let position = self.slots.len();
+        let duplicate = match self.index.entry(key.clone()) {
+            Slot::Occupied(mut slot) => {
+                let earlier = std::mem::replace(slot.get_mut(), position);
+                self.slots[earlier]
+                    .take()
+                    .is_some_and(|(_, old)| !old.merged && !entry.merged)
+            }
+            Slot::Vacant(slot) => {
+                slot.insert(position);
+                false
+            }
+        };
+        self.slots.push(Some((key, entry)));
+        duplicate
+    }
+
+    /// The kept pairs, in the order of their last occurrence.
+    fn into_pairs(self) -> impl Iterator<Item = (String, &'a Entry)> {
+        self.slots.into_iter().flatten()
+    }
 }
 
 impl<'a> NodeDe<'a> {
@@ -199,24 +299,23 @@ impl<'a> NodeDe<'a> {
             _ if self.node.is_null() => &[],
             _ => return Err(self.type_error("a mapping")),
         };
-        let mut out: Vec<(String, &'a Node, String)> = Vec::new();
-        let mut explicit: Vec<bool> = Vec::new();
+        let mut kept = LastWins::new();
         for entry in entries {
             let key = key_string(&entry.key)
                 .map_err(|m| self.child(&entry.key, self.path.clone()).error(m))?;
             let path = child_path(&self.path, &key);
-            if let Some(i) = out.iter().position(|(k, _, _)| *k == key) {
-                if explicit[i] && !entry.merged {
-                    self.diagnostics
-                        .warn(&path, entry.key.mark, WarningKind::DuplicateKey);
-                }
-                out.remove(i);
-                explicit.remove(i);
+            if kept.insert(key, entry) {
+                self.diagnostics
+                    .warn(&path, entry.key.mark, WarningKind::DuplicateKey);
             }
-            out.push((key, entry.value.as_ref(), path));
-            explicit.push(!entry.merged);
         }
-        Ok(out)
+        Ok(kept
+            .into_pairs()
+            .map(|(key, entry)| {
+                let path = child_path(&self.path, &key);
+                (key, entry.value.as_ref(), path)
+            })
+            .collect())
     }
 
     /// Matches the mapping's keys to `fields` like Go's `encoding/json` (exact, else
@@ -230,8 +329,8 @@ impl<'a> NodeDe<'a> {
             _ if self.node.is_null() => &[],
             _ => return Err(self.type_error("a mapping")),
         };
-        // Per field: (key as written, entry), in document order.
-        let mut candidates: Vec<Vec<(String, &'a Entry)>> = vec![Vec::new(); fields.len()];
+        // Per field: the keys written for it, the last of equal keys kept (go-yaml v2).
+        let mut candidates: Vec<LastWins<'a>> = fields.iter().map(|_| LastWins::new()).collect();
         for entry in entries {
             let key = key_string(&entry.key)
                 .map_err(|m| self.child(&entry.key, self.path.clone()).error(m))?;
@@ -252,16 +351,7 @@ impl<'a> NodeDe<'a> {
                     None => {
                         let did_you_mean = fields
                             .iter()
-                            .map(|f| {
-                                (
-                                    edit_distance(
-                                        &key.to_ascii_lowercase(),
-                                        &f.to_ascii_lowercase(),
-                                    ),
-                                    f,
-                                )
-                            })
-                            .filter(|(d, _)| *d <= 2)
+                            .filter_map(|f| suggestion_distance(&key, f).map(|d| (d, f)))
                             .min_by_key(|(d, _)| *d)
                             .map(|(_, f)| (*f).to_owned());
                         self.diagnostics.warn(
@@ -273,26 +363,17 @@ impl<'a> NodeDe<'a> {
                     }
                 },
             };
-            candidates[index].push((key, entry));
+            let mark = entry.key.mark;
+            let path = child_path(&self.path, &key);
+            if candidates[index].insert(key, entry) {
+                self.diagnostics
+                    .warn(&path, mark, WarningKind::DuplicateKey);
+            }
         }
         let mut out = Vec::new();
-        for (field, mut found) in fields.iter().zip(candidates) {
+        for (field, kept) in fields.iter().zip(candidates) {
             let path = child_path(&self.path, field);
-            // Equal keys: go-yaml v2 keeps the last one.
-            let mut kept: Vec<(String, &'a Entry)> = Vec::new();
-            for (key, entry) in found.drain(..) {
-                if let Some(i) = kept.iter().position(|(k, _)| *k == key) {
-                    if !kept[i].1.merged && !entry.merged {
-                        self.diagnostics.warn(
-                            &child_path(&self.path, &key),
-                            entry.key.mark,
-                            WarningKind::DuplicateKey,
-                        );
-                    }
-                    kept.remove(i);
-                }
-                kept.push((key, entry));
-            }
+            let kept: Vec<(String, &'a Entry)> = kept.into_pairs().collect();
             // Different spellings: the JSON object has sorted keys and the last assignment wins.
             let Some((used, winner)) = kept.iter().max_by(|a, b| a.0.cmp(&b.0)).cloned() else {
                 continue;
@@ -414,6 +495,13 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
             return Err(self.type_error("a string"));
         };
         let value = go_string(text, resolved).unwrap_or_default();
+        names::check(&self.path, &value).map_err(|message| self.error(message))?;
+        if !value.is_empty() && names::is_remembered(&self.path) {
+            self.diagnostics
+                .remembered
+                .borrow_mut()
+                .insert(self.path.clone(), self.node.mark);
+        }
         if !matches!(resolved, Resolved::Null | Resolved::Str) && value != text {
             self.diagnostics.warn(
                 &self.path,

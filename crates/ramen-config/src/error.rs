@@ -32,7 +32,9 @@ pub enum ConfigError {
         /// The missing data key (normally `ramen_manager_config.yaml`).
         key: String,
     },
-    /// The YAML is malformed, or a value has the wrong type for its field.
+    /// The YAML is malformed, a value has the wrong type for its field, a value naming a namespace
+    /// or object is no valid such name, or the document is too big to read safely (too deep, too
+    /// many nodes or too much text repeated through aliases).
     #[error("{}: {message} at line {line} column {column}", display_path(path))]
     Parse {
         /// Dotted key path of the offending value (`drClusterOperator.namespaceName`,

@@ -3,8 +3,10 @@
 //! [`parse_str`] decodes the YAML text and [`from_config_map_data`] the data of the
 //! `ramen-hub-operator-config` ConfigMap. Both return a [`Parsed`]: the [`RamenConfig`] plus
 //! [`Warning`]s for what Ramen tolerates silently (unknown keys, YAML 1.1 booleans, keys that only
-//! match case-insensitively). Malformed YAML and values of the wrong type are a
-//! [`ConfigError::Parse`] naming the key path, line and column.
+//! match case-insensitively). Malformed YAML, values of the wrong type, values that should name a
+//! namespace or object but are no valid such name (they would reach objects and templates), and
+//! documents too big to read safely are a [`ConfigError::Parse`] naming the key path, line and
+//! column.
 //!
 //! Defaults are accessor methods ([`RamenConfig::drcluster_operator_namespace_or`],
 //! [`RamenConfig::secret_distribution_enabled`], ...), so a decoded config serializes back to
@@ -32,6 +34,7 @@ mod duration;
 mod error;
 mod go_quote;
 mod load;
+mod names;
 mod request_uri;
 mod s3_profile;
 mod scalar;

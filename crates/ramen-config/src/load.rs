@@ -53,12 +53,29 @@ impl<'a> ConfigMapLocation<'a> {
 /// Decodes a `ramen_manager_config.yaml` document the way Ramen does.
 ///
 /// An empty document (or one that is only `null`) is the zero config: every field at its
-/// default. Only the first YAML document is read.
+/// default. Only the first YAML document is read. At most 100 warnings are listed, then one
+/// [`WarningKind::Omitted`] counting the rest.
 ///
 /// # Errors
-/// [`ConfigError::Parse`] for malformed YAML or a value of the wrong type, naming the key path
-/// and the line and column.
+/// [`ConfigError::Parse`] naming the key path and the line and column, for
+/// - malformed YAML or a value of the wrong type;
+/// - a value naming a namespace or object that is no valid such name (`drClusterOperator.namespaceName`,
+///   `kubeObjectProtection.veleroNamespaceName`, `ramenOpsNamespace`, `cacheNamespace`,
+///   `leaderElection.resourceNamespace` and `drClusterOperator.catalogSourceNamespaceName` must be
+///   DNS-1123 labels; `s3StoreProfiles[].s3ProfileName`, `s3StoreProfiles[].s3SecretRef.name`,
+///   `s3StoreProfiles[].veleroNamespaceSecretKeyRef.name`, `leaderElection.resourceName`,
+///   `drClusterOperator.catalogSourceName` and `drClusterOperator.clusterServiceVersionName`
+///   DNS-1123 subdomains; empty values stay allowed);
+/// - a document that is too big to read safely: nested deeper than 128 levels, more than 50,000
+///   nodes once aliases and merge keys are expanded, or aliases repeating more than 4 MiB of
+///   scalar text (the position is that of the alias or node that went over).
 pub fn parse_str(yaml: &str) -> Result<Parsed, ConfigError> {
+    parse(yaml, None)
+}
+
+/// [`parse_str`], warning about `s3SecretRef.namespace`s other than `operator_namespace` when
+/// it is given.
+fn parse(yaml: &str, operator_namespace: Option<&str>) -> Result<Parsed, ConfigError> {
     let document = tree::parse(yaml).map_err(|e| ConfigError::Parse {
         path: e.path,
         line: e.mark.line,
@@ -91,6 +108,9 @@ pub fn parse_str(yaml: &str) -> Result<Parsed, ConfigError> {
             }
         })?,
     };
+    if let Some(operator_namespace) = operator_namespace {
+        warn_ignored_secret_namespaces(&config, operator_namespace, &diagnostics);
+    }
     Ok(Parsed {
         config,
         warnings: diagnostics.into_warnings(),
@@ -105,6 +125,10 @@ pub fn parse_str(yaml: &str) -> Result<Parsed, ConfigError> {
 /// # Errors
 /// [`ConfigError::ConfigMapNotFound`] when `data` is `None`, [`ConfigError::KeyMissing`] when
 /// the key is absent, otherwise as [`parse_str`].
+///
+/// Knowing the operator namespace (`location.namespace`), it also warns
+/// ([`WarningKind::S3SecretNamespaceIgnored`]) about each profile whose `s3SecretRef.namespace`
+/// names another namespace, which Ramen ignores.
 pub fn from_config_map_data(
     location: &ConfigMapLocation<'_>,
     data: Option<&BTreeMap<String, String>>,
@@ -120,7 +144,34 @@ pub fn from_config_map_data(
             name: location.name.to_owned(),
             key: location.key.to_owned(),
         })?;
-    parse_str(yaml)
+    parse(yaml, Some(location.namespace))
+}
+
+/// Warns about every profile whose `s3SecretRef.namespace` is set to another namespace than the
+/// operator's: Ramen ignores it silently and reads the Secret from the operator namespace.
+fn warn_ignored_secret_namespaces(
+    config: &RamenConfig,
+    operator_namespace: &str,
+    diagnostics: &Diagnostics,
+) {
+    for (i, profile) in config.s3_store_profiles.iter().enumerate() {
+        let namespace = &profile.s3_secret_ref.namespace;
+        if namespace.is_empty() || namespace == operator_namespace {
+            continue;
+        }
+        let path = format!("s3StoreProfiles[{i}].s3SecretRef.namespace");
+        let mark = diagnostics.mark_of(&path).unwrap_or_default();
+        diagnostics.push(Warning {
+            path,
+            line: mark.line,
+            column: mark.column,
+            kind: WarningKind::S3SecretNamespaceIgnored {
+                namespace: namespace.clone(),
+                operator_namespace: operator_namespace.to_owned(),
+                profile: profile.s3_profile_name.clone(),
+            },
+        });
+    }
 }
 
 impl RamenConfig {

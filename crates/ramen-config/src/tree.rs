@@ -13,8 +13,14 @@ use crate::scalar::{Resolved, resolve_plain};
 
 /// Deepest nesting accepted; deeper documents are rejected instead of risking the stack.
 const MAX_DEPTH: usize = 128;
-/// Most nodes a document may expand to through aliases and merge keys ("billion laughs" guard).
-const MAX_NODES: usize = 1_000_000;
+/// Most nodes a document may expand to, every alias (and so every merge key) counted at each use
+/// ("billion laughs" guard). Ramen configs have hundreds; this bounds what decoding the tree can
+/// allocate (a decoded node costs at most a few hundred bytes) and the tree itself.
+const MAX_NODES: usize = 50_000;
+/// Most scalar text that aliases may repeat, in bytes: every use of an alias to a long string is
+/// decoded into a string of its own, so a short document of `*a` could otherwise ask for gigabytes.
+/// Text written out in the document is not counted: it is bounded by the document's size.
+const MAX_ALIAS_BYTES: usize = 4 << 20;
 
 /// A 1-based line and column in the YAML source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -39,6 +45,8 @@ pub(crate) struct Node {
     pub(crate) kind: NodeKind,
     /// Nodes this one stands for once aliases are expanded (itself included), saturating.
     weight: usize,
+    /// Bytes of scalar text this one stands for once aliases are expanded, saturating.
+    bytes: usize,
 }
 
 /// The shape of a node.
@@ -133,6 +141,8 @@ pub(crate) fn parse(text: &str) -> Result<Document, SyntaxError> {
         anchors: HashMap::new(),
         last_mark: Mark { line: 1, column: 1 },
         path: Vec::new(),
+        expanded_nodes: 0,
+        alias_bytes: 0,
     };
     builder.document()
 }
@@ -143,6 +153,10 @@ struct Builder<'a> {
     last_mark: Mark,
     /// Keys and `[index]`es leading to the node being built, for syntax error messages.
     path: Vec<String>,
+    /// Nodes of the document so far, aliases counted at each use (see [`MAX_NODES`]).
+    expanded_nodes: usize,
+    /// Scalar bytes repeated by aliases so far (see [`MAX_ALIAS_BYTES`]).
+    alias_bytes: usize,
 }
 
 impl<'a> Builder<'a> {
@@ -205,14 +219,6 @@ impl<'a> Builder<'a> {
                     if !matches!(end, Event::DocumentEnd) {
                         return Err(self.unexpected("the end of the document"));
                     }
-                    if node.weight >= MAX_NODES {
-                        return Err(self.error(
-                            node.mark,
-                            format!(
-                                "document expands to more than {MAX_NODES} nodes through aliases"
-                            ),
-                        ));
-                    }
                     root = Some(node);
                     // go-yaml v2 decodes only the first document; look for another one without
                     // failing on it, as go-yaml never parses it.
@@ -235,6 +241,29 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Counts `nodes` more nodes of the expanded document, and `alias_bytes` more bytes repeated
+    /// by an alias; an error at `mark` once a budget is exceeded.
+    fn spend(&mut self, mark: Mark, nodes: usize, alias_bytes: usize) -> Result<(), SyntaxError> {
+        self.expanded_nodes = self.expanded_nodes.saturating_add(nodes);
+        self.alias_bytes = self.alias_bytes.saturating_add(alias_bytes);
+        if self.expanded_nodes > MAX_NODES {
+            return Err(self.error(
+                mark,
+                format!(
+                    "document expands to more than {MAX_NODES} nodes (aliases and merge keys \
+                     counted at each use)"
+                ),
+            ));
+        }
+        if self.alias_bytes > MAX_ALIAS_BYTES {
+            return Err(self.error(
+                mark,
+                format!("aliases repeat more than {MAX_ALIAS_BYTES} bytes of scalar text"),
+            ));
+        }
+        Ok(())
+    }
+
     fn unexpected(&self, expected: &str) -> SyntaxError {
         self.error(self.last_mark, format!("expected {expected}"))
     }
@@ -249,6 +278,9 @@ impl<'a> Builder<'a> {
         if depth > MAX_DEPTH {
             return Err(self.error(mark, format!("nesting deeper than {MAX_DEPTH} levels")));
         }
+        if !matches!(event, Event::Alias(_)) {
+            self.spend(mark, 1, 0)?;
+        }
         let (node, anchor) = match event {
             Event::Scalar(text, style, anchor, tag) => {
                 let forced_str = tag.as_deref().is_some_and(|t| {
@@ -261,6 +293,7 @@ impl<'a> Builder<'a> {
                 };
                 let node = Node {
                     mark,
+                    bytes: text.len(),
                     kind: NodeKind::Scalar {
                         text: text.into_owned(),
                         resolved,
@@ -272,6 +305,7 @@ impl<'a> Builder<'a> {
             Event::SequenceStart(_, anchor, _) => {
                 let mut items = Vec::new();
                 let mut weight = 1usize;
+                let mut bytes = 0usize;
                 loop {
                     let (event, span) = self.next()?;
                     if matches!(event, Event::SequenceEnd) {
@@ -282,24 +316,28 @@ impl<'a> Builder<'a> {
                     self.path.pop();
                     let item = item?;
                     weight = weight.saturating_add(item.weight);
+                    bytes = bytes.saturating_add(item.bytes);
                     items.push(item);
                 }
                 let node = Node {
                     mark,
                     kind: NodeKind::Seq(items),
                     weight,
+                    bytes,
                 };
                 (node, anchor)
             }
             Event::MappingStart(_, anchor, _) => (self.mapping(mark, depth)?, anchor),
             Event::Alias(id) => {
-                return self.anchors.get(&id).cloned().ok_or_else(|| {
+                let node = self.anchors.get(&id).cloned().ok_or_else(|| {
                     self.error(
                         mark,
                         "alias refers to an anchor that is not defined (or not complete)"
                             .to_owned(),
                     )
-                });
+                })?;
+                self.spend(mark, node.weight, node.bytes)?;
+                return Ok(node);
             }
             _ => return Err(self.unexpected("a YAML node")),
         };
@@ -313,6 +351,7 @@ impl<'a> Builder<'a> {
     fn mapping(&mut self, mark: Mark, depth: usize) -> Result<Node, SyntaxError> {
         let mut entries: Vec<Entry> = Vec::new();
         let mut weight = 1usize;
+        let mut bytes = 0usize;
         loop {
             let (event, span) = self.next()?;
             if matches!(event, Event::MappingEnd) {
@@ -333,12 +372,7 @@ impl<'a> Builder<'a> {
             weight = weight
                 .saturating_add(key.weight)
                 .saturating_add(value.weight);
-            if weight >= MAX_NODES {
-                return Err(self.error(
-                    mark,
-                    format!("document expands to more than {MAX_NODES} nodes through aliases"),
-                ));
-            }
+            bytes = bytes.saturating_add(key.bytes).saturating_add(value.bytes);
             if is_merge {
                 merge_into(&mut entries, &value)
                     .map_err(|message| self.error(value.mark, message))?;
@@ -354,6 +388,7 @@ impl<'a> Builder<'a> {
             mark,
             kind: NodeKind::Map(entries),
             weight,
+            bytes,
         })
     }
 }
@@ -446,7 +481,41 @@ mod tests {
             ));
         }
         let err = parse(&doc).expect_err("must be rejected");
-        assert!(err.message.contains("through aliases"), "{}", err.message);
+        assert!(
+            err.message
+                .starts_with("document expands to more than 50000 nodes"),
+            "{}",
+            err.message
+        );
+        // The alias that went over: in `a4`'s list, on line 5.
+        assert_eq!(err.mark.line, 5);
+        assert_eq!(err.path, "a4[3]");
+    }
+
+    #[test]
+    fn aliases_repeating_long_text_are_rejected_at_the_alias_over_budget() {
+        let long = "x".repeat(1 << 20);
+        let doc = format!(
+            "a: &a {long}
+b: [*a, *a, *a, *a, *a]
+"
+        );
+        let err = parse(&doc).expect_err("must be rejected");
+        assert_eq!(
+            err.message,
+            "aliases repeat more than 4194304 bytes of scalar text"
+        );
+        assert_eq!((err.mark.line, err.mark.column), (2, 21));
+        assert_eq!(err.path, "b[4]");
+        // The same text written out, and four uses of the alias, are fine.
+        assert!(
+            parse(&format!(
+                "a: &a {long}
+b: [*a, *a, *a, *a]
+"
+            ))
+            .is_ok()
+        );
     }
 
     #[test]

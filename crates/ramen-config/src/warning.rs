@@ -1,9 +1,12 @@
 //! Things in a config that Ramen accepts but a reader should hear about: ignored keys, keys
-//! matched only case-insensitively, YAML 1.1 spellings, duplicates.
+//! matched only case-insensitively, YAML 1.1 spellings, duplicates, ignored secret namespaces — and
+//! how many more there were than are listed.
 
 use std::fmt;
 
+use crate::decoder::MAX_WARNINGS;
 use crate::error::display_path;
+use crate::names::quote_for_message;
 
 /// A tolerated oddity in the config, with where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +65,23 @@ pub enum WarningKind {
     },
     /// A second YAML document in the value; only the first is read, as by Ramen.
     ExtraDocument,
+    /// `s3SecretRef.namespace` names a namespace other than the operator's; Ramen reads the Secret
+    /// from the operator namespace whatever it says, and so does this crate. Only
+    /// [`crate::from_config_map_data`] knows the operator namespace and reports this.
+    S3SecretNamespaceIgnored {
+        /// The namespace written.
+        namespace: String,
+        /// The operator namespace, where the Secret is read from.
+        operator_namespace: String,
+        /// The profile's `s3ProfileName`.
+        profile: String,
+    },
+    /// More warnings than are listed: only the first ones are kept, so that a document cannot make
+    /// the list arbitrarily long. Always the last warning; its position is the first one left out.
+    Omitted {
+        /// How many warnings were left out.
+        count: usize,
+    },
 }
 
 impl fmt::Display for Warning {
@@ -97,6 +117,22 @@ impl fmt::Display for Warning {
             WarningKind::ExtraDocument => {
                 f.write_str("a further YAML document starts here; only the first document is read")?
             }
+            WarningKind::S3SecretNamespaceIgnored {
+                namespace,
+                operator_namespace,
+                profile,
+            } => write!(
+                f,
+                "{} differs from the operator namespace {operator_namespace:?}; the Secret is read \
+                 from {operator_namespace:?} (profile {})",
+                quote_for_message(namespace),
+                quote_for_message(profile)
+            )?,
+            WarningKind::Omitted { count } => write!(
+                f,
+                "... and {count} more warnings, not listed (only the first {MAX_WARNINGS} are), \
+                 the first of them"
+            )?,
         }
         write!(f, " at line {} column {}", self.line, self.column)
     }

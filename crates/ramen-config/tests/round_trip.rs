@@ -160,17 +160,33 @@ fn tricky_string() -> impl Strategy<Value = String> {
     ]
 }
 
+/// Valid Kubernetes names (DNS-1123 labels, so subdomains too) for the fields that must hold one,
+/// among them strings a YAML 1.1 reader would take for something else unless quoted.
+fn name_string() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just(String::new()),
+        Just("yes".to_owned()),
+        Just("y".to_owned()),
+        Just("null".to_owned()),
+        Just("123".to_owned()),
+        Just("017".to_owned()),
+        Just("1e3".to_owned()),
+        Just("2024-01-01".to_owned()),
+        "[a-z0-9]([-a-z0-9]{0,10}[a-z0-9])?",
+    ]
+}
+
 fn arb_duration() -> impl Strategy<Value = Option<GoDuration>> {
     proptest::option::of(any::<i64>().prop_map(GoDuration::from_nanos))
 }
 
 prop_compose! {
     fn arb_profile()(
-        name in tricky_string(),
+        name in name_string(),
         bucket in tricky_string(),
         endpoint in tricky_string(),
-        secret in tricky_string(),
-        key in proptest::option::of((tricky_string(), tricky_string(), proptest::option::of(any::<bool>()))),
+        secret in name_string(),
+        key in proptest::option::of((name_string(), tricky_string(), proptest::option::of(any::<bool>()))),
         ca in proptest::collection::vec(any::<u8>(), 0..40),
     ) -> S3StoreProfile {
         S3StoreProfile {
@@ -187,8 +203,8 @@ prop_compose! {
 
 prop_compose! {
     fn arb_config()(
-        namespace in tricky_string(),
-        ops in tricky_string(),
+        namespace in name_string(),
+        ops in name_string(),
         automation in proptest::option::of(any::<bool>()),
         s3 in proptest::option::of(any::<bool>()),
         max in any::<i64>(),

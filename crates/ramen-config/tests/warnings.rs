@@ -291,3 +291,101 @@ fn warnings_come_in_document_order() {
     let lines: Vec<usize> = parsed.warnings.iter().map(|w| w.line).collect();
     assert_eq!(lines, vec![1, 3, 4]);
 }
+
+fn from_configmap(yaml: &str, namespace: &str) -> Parsed {
+    let data = std::collections::BTreeMap::from([(
+        ramen_config::CONFIG_MAP_KEY.to_owned(),
+        yaml.to_owned(),
+    )]);
+    ramen_config::from_config_map_data(
+        &ramen_config::ConfigMapLocation::hub(namespace),
+        Some(&data),
+    )
+    .unwrap_or_else(|e| panic!("{yaml:?} must decode: {e}"))
+}
+
+const TWO_PROFILES: &str = "s3StoreProfiles:\n\
+    - s3ProfileName: minio-on-dr1\n  \
+      s3SecretRef:\n    \
+        name: ramen-s3-secret-dr1\n    \
+        namespace: ramen-system\n\
+    - s3ProfileName: minio-on-dr2\n  \
+      s3Bucket: bucket\n  \
+      s3SecretRef:\n    \
+        name: ramen-s3-secret-dr2\n    \
+        namespace: other\n";
+
+#[test]
+fn a_secret_namespace_other_than_the_operator_namespace_is_reported_as_ignored() {
+    let parsed = from_configmap(TWO_PROFILES, "ramen-system");
+    assert_eq!(
+        parsed.warnings,
+        vec![warning(
+            "s3StoreProfiles[1].s3SecretRef.namespace",
+            10,
+            16,
+            WarningKind::S3SecretNamespaceIgnored {
+                namespace: "other".to_owned(),
+                operator_namespace: "ramen-system".to_owned(),
+                profile: "minio-on-dr2".to_owned(),
+            },
+        )]
+    );
+    assert_eq!(
+        parsed.warnings[0].to_string(),
+        "s3StoreProfiles[1].s3SecretRef.namespace: \"other\" differs from the operator namespace \
+         \"ramen-system\"; the Secret is read from \"ramen-system\" (profile \"minio-on-dr2\") at \
+         line 10 column 16"
+    );
+    // Ramen ignores the namespace: the profile's Secret is still looked up by name alone.
+    assert_eq!(
+        parsed.config.s3_secret_name("minio-on-dr2"),
+        Some("ramen-s3-secret-dr2")
+    );
+}
+
+#[test]
+fn a_secret_namespace_is_judged_against_the_configmap_namespace() {
+    // In namespace `other`, the first profile's namespace is the odd one out.
+    let parsed = from_configmap(TWO_PROFILES, "other");
+    assert_eq!(parsed.warnings.len(), 1);
+    assert_eq!(
+        parsed.warnings[0].path,
+        "s3StoreProfiles[0].s3SecretRef.namespace"
+    );
+    assert_eq!(
+        (parsed.warnings[0].line, parsed.warnings[0].column),
+        (5, 16)
+    );
+    // Without a ConfigMap there is no operator namespace to compare with.
+    assert_eq!(parse(TWO_PROFILES).warnings, vec![]);
+}
+
+#[test]
+fn an_unset_secret_namespace_is_no_warning() {
+    let parsed = from_configmap(
+        "s3StoreProfiles:\n- s3ProfileName: p\n  s3SecretRef: {name: s, namespace: \"\"}\n- s3ProfileName: q\n  s3SecretRef: {name: s}\n",
+        "ramen-system",
+    );
+    assert_eq!(parsed.warnings, vec![]);
+}
+
+#[test]
+fn at_most_a_hundred_warnings_are_listed_then_how_many_more_there_were() {
+    let mut yaml = String::new();
+    for i in 0..150 {
+        yaml.push_str(&format!("unknownKey{i}: 1\n"));
+    }
+    let parsed = parse(&yaml);
+    assert_eq!(parsed.warnings.len(), 101);
+    assert_eq!(parsed.warnings[99].path, "unknownKey99");
+    assert_eq!(
+        parsed.warnings[100],
+        warning("", 101, 1, WarningKind::Omitted { count: 50 })
+    );
+    assert_eq!(
+        parsed.warnings[100].to_string(),
+        "(document root): ... and 50 more warnings, not listed (only the first 100 are), the \
+         first of them at line 101 column 1"
+    );
+}

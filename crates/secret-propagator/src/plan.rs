@@ -6,11 +6,14 @@
 //! being deleted, minus a policy being finalized). Every distributed secret goes in the ramen format,
 //! and also in the velero format while the config asks for it ([`velero_namespace`]); both formats go
 //! to the same clusters. The plan is a function of its inputs only, so two runs over the same state
-//! produce the same objects.
+//! produce the same objects. A secret whose objects would carry a name that is no Kubernetes name
+//! (its own, or a namespace from the config) is held and reported ([`PlanWarning::UnsafeName`]): a
+//! config read by `ramen_config` never has one, and one built otherwise must not put text into the
+//! Policies that OCM would resolve as templates.
 
 use drpolicy_api::DRPolicy;
 use drpolicy_api::names::ocm_names::{self, Format};
-use drpolicy_api::ocm::{Delivery, SecretDistribution};
+use drpolicy_api::ocm::{Delivery, SecretDistribution, UnsafeName};
 use drpolicy_validator::{DRClusterLookup, SecretProblem, secret_for_cluster};
 use ramen_config::RamenConfig;
 use std::collections::{BTreeMap, BTreeSet};
@@ -112,6 +115,18 @@ pub enum PlanWarning {
         /// Policies that need it.
         policies: BTreeSet<String>,
     },
+    /// A name the distribution of `secret` would put into its objects or templates (the secret's
+    /// own, the operator, target or velero namespace) is no valid Kubernetes name. A config read by
+    /// `ramen_config` never has one; for any other, nothing is created or grown (the secret is
+    /// held), so no such name reaches an object.
+    UnsafeName {
+        /// Secret name.
+        secret: String,
+        /// Which name, and why.
+        problem: UnsafeName,
+        /// Policies that need it.
+        policies: BTreeSet<String>,
+    },
 }
 
 fn policy_list(policies: &BTreeSet<String>) -> String {
@@ -126,7 +141,8 @@ impl PlanWarning {
             PlanWarning::SecretMissing { policies, .. }
             | PlanWarning::SecretDeleting { policies, .. }
             | PlanWarning::NameTooLong { policies, .. }
-            | PlanWarning::VeleroNameTaken { policies, .. } => {
+            | PlanWarning::VeleroNameTaken { policies, .. }
+            | PlanWarning::UnsafeName { policies, .. } => {
                 policies.iter().map(String::as_str).collect()
             }
         }
@@ -151,6 +167,9 @@ impl PlanWarning {
                 "secret namespace.name ({secret}.{namespace}) length exceeds maximum character limit (63)"
             ),
             PlanWarning::VeleroNameTaken { secret, .. } => velero_name_taken(secret),
+            PlanWarning::UnsafeName {
+                secret, problem, ..
+            } => unsafe_name(secret, problem),
         }
     }
 
@@ -161,7 +180,8 @@ impl PlanWarning {
             PlanWarning::SecretMissing { secret, .. }
             | PlanWarning::SecretDeleting { secret, .. }
             | PlanWarning::NameTooLong { secret, .. }
-            | PlanWarning::VeleroNameTaken { secret, .. } => Some(secret),
+            | PlanWarning::VeleroNameTaken { secret, .. }
+            | PlanWarning::UnsafeName { secret, .. } => Some(secret),
         }
     }
 }
@@ -199,6 +219,16 @@ impl fmt::Display for PlanWarning {
                 velero_name_taken(secret),
                 policy_list(policies)
             ),
+            PlanWarning::UnsafeName {
+                secret,
+                problem,
+                policies,
+            } => write!(
+                f,
+                "{}; needed by drpolicy {}",
+                unsafe_name(secret, problem),
+                policy_list(policies)
+            ),
         }
     }
 }
@@ -209,6 +239,10 @@ fn velero_name_taken(secret: &str) -> String {
         "secret {secret} is not distributed in format 'velero': its policy name {velero} is the \
          ramen-format policy of secret {velero}, which the config names"
     )
+}
+
+fn unsafe_name(secret: &str, problem: &UnsafeName) -> String {
+    format!("secret {secret:?} is not distributed: {problem}")
 }
 
 /// The managed clusters' velero namespace when the config asks for the velero format:
@@ -243,7 +277,8 @@ pub struct Plan {
     pub scope: Scope,
     /// Secrets to distribute, by name.
     pub secrets: BTreeMap<String, DesiredSecret>,
-    /// Secrets holders need that cannot be distributed as they are (name too long): nothing is created
+    /// Secrets holders need that cannot be distributed as they are (name too long, or a name that is no
+    /// Kubernetes name, see [`PlanWarning::UnsafeName`]): nothing is created
     /// or grown for them, but what exists is kept for the clusters still needing it, as with
     /// distribution disabled.
     pub held: BTreeMap<String, DesiredSecret>,
@@ -325,6 +360,9 @@ pub fn plan<'a, D: DRClusterLookup + ?Sized>(
     }
 
     let velero = velero_namespace(inputs.config);
+    let target_namespace = inputs
+        .config
+        .drcluster_operator_namespace_or(inputs.namespace);
     // Secrets the config names: their ramen-format names are theirs, whatever the velero format wants.
     let named: BTreeSet<&str> = inputs
         .config
@@ -371,6 +409,34 @@ pub fn plan<'a, D: DRClusterLookup + ?Sized>(
                 formats.insert(Format::Velero);
             }
         }
+        // Every name the objects would carry must be a Kubernetes name, or it could change what
+        // OCM does with them (a `{{hub ...}}` in a namespace is a template OCM resolves).
+        let unsafe_name = formats.iter().find_map(|format| {
+            let delivery = match format {
+                Format::Ramen => Delivery::Ramen,
+                Format::Velero => Delivery::Velero {
+                    velero_namespace: velero.unwrap_or_default(),
+                },
+            };
+            let distribution = SecretDistribution {
+                secret: &secret,
+                namespace: inputs.namespace,
+                target_namespace,
+                delivery,
+            };
+            distribution.validate().err()
+        });
+        let safe = match unsafe_name {
+            Some(problem) => {
+                warnings.push(PlanWarning::UnsafeName {
+                    secret: secret.clone(),
+                    problem,
+                    policies: policies.clone(),
+                });
+                false
+            }
+            None => true,
+        };
         let entry = DesiredSecret {
             name: secret.clone(),
             clusters,
@@ -378,7 +444,7 @@ pub fn plan<'a, D: DRClusterLookup + ?Sized>(
             policies,
             formats,
         };
-        if fits {
+        if fits && safe {
             desired.insert(secret, entry);
         } else {
             held.insert(secret, entry);
@@ -387,10 +453,7 @@ pub fn plan<'a, D: DRClusterLookup + ?Sized>(
 
     Plan {
         namespace: inputs.namespace.to_owned(),
-        target_namespace: inputs
-            .config
-            .drcluster_operator_namespace_or(inputs.namespace)
-            .to_owned(),
+        target_namespace: target_namespace.to_owned(),
         velero_namespace: velero.map(str::to_owned),
         enabled: inputs.config.secret_distribution_enabled(),
         scope,

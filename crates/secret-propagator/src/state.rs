@@ -5,6 +5,7 @@ use drpolicy_api::names::S3_SECRET_KEYS;
 use drpolicy_api::names::ocm_names::Format;
 use drpolicy_api::ocm::{
     PlacementBinding, PlacementRule, Policy, VELERO_SECRET_DATA_KEY, hub_from_secret_template,
+    template_string_literal,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use std::collections::BTreeMap;
@@ -117,7 +118,11 @@ pub fn distributes_in(policy: &Policy, namespace: &str, secret: &str, format: Fo
         }
         Format::Velero => {
             let key = format!("\"{VELERO_SECRET_DATA_KEY}\":");
-            let lookup = format!("\" \"{secret}\").data.{}", S3_SECRET_KEYS[0]);
+            let lookup = format!(
+                "\" {}).data.{}",
+                template_string_literal(secret),
+                S3_SECRET_KEYS[0]
+            );
             spec.contains(&key) && spec.contains(&encoded(&lookup))
         }
     }

@@ -309,7 +309,8 @@ fn every_needed_secret_left_out_is_reported() {
             let reported = plan.warnings.iter().any(|w| match w {
                 PlanWarning::SecretMissing { secret: s, .. }
                 | PlanWarning::SecretDeleting { secret: s, .. }
-                | PlanWarning::NameTooLong { secret: s, .. } => s == secret,
+                | PlanWarning::NameTooLong { secret: s, .. }
+                | PlanWarning::UnsafeName { secret: s, .. } => s == secret,
                 PlanWarning::Profile { .. } | PlanWarning::VeleroNameTaken { .. } => false,
             });
             assert!(

@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::registry::{Registry, ResourceType};
+use crate::reviews;
 
 const VERBS: &[&str] = &[
     "create",
@@ -15,6 +16,32 @@ const VERBS: &[&str] = &[
     "update",
     "watch",
 ];
+
+/// The verbs of the create-only review resources.
+const CREATE_ONLY: &[&str] = &["create"];
+
+/// Every served resource type with its verbs: the registry's, then the review APIs'.
+fn served(reg: &Registry) -> Vec<(&ResourceType, &'static [&'static str])> {
+    reg.types()
+        .iter()
+        .map(|t| (t, VERBS))
+        .chain(reviews::resource_types().iter().map(|t| (t, CREATE_ONLY)))
+        .collect()
+}
+
+/// Groups in discovery order, with their versions (preferred = first listed): the registry's,
+/// then the review APIs'.
+fn groups(reg: &Registry) -> Vec<(String, Vec<String>)> {
+    let mut out = reg.groups();
+    for t in reviews::resource_types() {
+        match out.iter_mut().find(|(g, _)| *g == t.group) {
+            Some((_, versions)) if versions.contains(&t.version) => {}
+            Some((_, versions)) => versions.push(t.version.clone()),
+            None => out.push((t.group.clone(), vec![t.version.clone()])),
+        }
+    }
+    out
+}
 
 /// `/version`.
 pub fn version() -> Value {
@@ -50,8 +77,7 @@ fn group_json(group: &str, versions: &[String]) -> Value {
 
 /// `/apis`.
 pub fn apis(reg: &Registry) -> Value {
-    let groups: Vec<Value> = reg
-        .groups()
+    let groups: Vec<Value> = groups(reg)
         .iter()
         .filter(|(g, _)| !g.is_empty())
         .map(|(g, vs)| group_json(g, vs))
@@ -61,7 +87,7 @@ pub fn apis(reg: &Registry) -> Value {
 
 /// `/apis/{group}`.
 pub fn group(reg: &Registry, group: &str) -> Option<Value> {
-    reg.groups()
+    groups(reg)
         .into_iter()
         .find(|(g, _)| g == group && !g.is_empty())
         .map(|(g, vs)| {
@@ -72,10 +98,14 @@ pub fn group(reg: &Registry, group: &str) -> Option<Value> {
         })
 }
 
-fn gv_types<'a>(reg: &'a Registry, group: &str, version: &str) -> Vec<&'a ResourceType> {
-    reg.types()
-        .iter()
-        .filter(|t| t.group == group && t.version == version)
+fn gv_types<'a>(
+    reg: &'a Registry,
+    group: &str,
+    version: &str,
+) -> Vec<(&'a ResourceType, &'static [&'static str])> {
+    served(reg)
+        .into_iter()
+        .filter(|(t, _)| t.group == group && t.version == version)
         .collect()
 }
 
@@ -86,13 +116,13 @@ pub fn resource_list(reg: &Registry, group: &str, version: &str) -> Option<Value
         return None;
     }
     let mut resources = Vec::new();
-    for t in types {
+    for (t, verbs) in types {
         let mut r = json!({
             "name": t.plural,
             "singularName": t.singular,
             "namespaced": t.namespaced,
             "kind": t.kind,
-            "verbs": VERBS,
+            "verbs": verbs,
         });
         if !t.short_names.is_empty() {
             r["shortNames"] = json!(t.short_names);
@@ -132,7 +162,7 @@ fn gv_key(group: &str, version: &str) -> String {
 /// `/openapi/v3`: one entry per group-version.
 pub fn openapi_root(reg: &Registry) -> Value {
     let mut paths = serde_json::Map::new();
-    for (g, versions) in reg.groups() {
+    for (g, versions) in groups(reg) {
         for v in versions {
             let key = gv_key(&g, &v);
             paths.insert(
@@ -193,25 +223,37 @@ pub fn openapi_doc(reg: &Registry, gv: &str) -> Option<Value> {
     let prefix = format!("/{}", gv_key(&group, &version));
     let mut paths = serde_json::Map::new();
     let mut schemas = serde_json::Map::new();
-    for t in types {
+    for (t, verbs) in types {
         let base = if t.namespaced {
             format!("{prefix}/namespaces/{{namespace}}/{}", t.plural)
         } else {
             format!("{prefix}/{}", t.plural)
         };
-        paths.insert(
-            base.clone(),
-            json!({"get": operation(t, "list", false), "post": operation(t, "post", true)}),
-        );
-        let item = json!({
-            "get": operation(t, "get", false),
-            "put": operation(t, "put", true),
-            "patch": operation(t, "patch", true),
-            "delete": operation(t, "delete", false),
-        });
-        paths.insert(format!("{base}/{{name}}"), item.clone());
-        if t.has_status {
-            paths.insert(format!("{base}/{{name}}/status"), item);
+        if verbs == CREATE_ONLY {
+            // kubectl asks only a kind's PATCH operation whether the server validates fields
+            // (`fieldValidation`); without one it validates on the client from OpenAPI v2, which
+            // this server does not serve, and `kubectl create -f` fails. So the create-only
+            // review kinds advertise one here; discovery still lists `create` alone, and a
+            // PATCH is answered 405 as kube-apiserver does.
+            paths.insert(
+                base,
+                json!({"post": operation(t, "post", true), "patch": operation(t, "patch", true)}),
+            );
+        } else {
+            paths.insert(
+                base.clone(),
+                json!({"get": operation(t, "list", false), "post": operation(t, "post", true)}),
+            );
+            let item = json!({
+                "get": operation(t, "get", false),
+                "put": operation(t, "put", true),
+                "patch": operation(t, "patch", true),
+                "delete": operation(t, "delete", false),
+            });
+            paths.insert(format!("{base}/{{name}}"), item.clone());
+            if t.has_status {
+                paths.insert(format!("{base}/{{name}}/status"), item);
+            }
         }
         let mut schema = match &t.schema {
             Some(s) if s.raw.is_object() => s.raw.clone(),

@@ -20,6 +20,7 @@ use crate::managed::Scope;
 use crate::patch::PatchType;
 use crate::registry::ResourceType;
 use crate::render::Render;
+use crate::reviews::{self, Reviews};
 use crate::route::{self, ResourcePath, Route};
 use crate::selectors::Selector;
 use crate::watch::{self, WatchRequest};
@@ -31,6 +32,8 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     /// Request log and faults.
     pub hooks: Arc<Hooks>,
+    /// Tokens and grants of the review APIs.
+    pub reviews: Arc<Reviews>,
     /// Interval between watch bookmarks.
     pub bookmark_interval: Duration,
     /// `host:port` the server listens on.
@@ -170,6 +173,13 @@ fn resource_request(
     q: &HashMap<String, String>,
     bytes: &[u8],
 ) -> Result<Response, ApiError> {
+    if reviews::serves(&p.group, &p.version) {
+        let ct = header_str(headers, header::CONTENT_TYPE).unwrap_or_default();
+        let o = app
+            .reviews
+            .request(&p, route::verb(method, &p, q), ct, q, bytes)?;
+        return Ok(json_response(o.code, &o.body, &o.warnings));
+    }
     let engine = &app.engine;
     let rt = match engine.resolve(&p.group, &p.version, &p.plural) {
         Ok(rt) => rt,
@@ -422,6 +432,8 @@ fn record_for(req: &Request) -> RequestRecord {
         field_manager: q.get("fieldManager").cloned(),
         user_agent: header_str(req.headers(), header::USER_AGENT).map(str::to_string),
         faulted: false,
+        received_at: std::time::SystemTime::now(),
+        answered_at: std::time::SystemTime::now(),
     };
     if let Route::Resource(p) = route::parse(req.uri().path()) {
         rec.verb = route::verb(req.method(), &p, &q).to_string();

@@ -3,7 +3,7 @@
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// One served request.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +37,11 @@ pub struct RequestRecord {
     pub user_agent: Option<String>,
     /// Whether an injected fault answered it.
     pub faulted: bool,
+    /// Wall-clock time the request arrived (comparable with the `MicroTime`s clients write, such
+    /// as a Lease's `renewTime`, when they run on this machine).
+    pub received_at: SystemTime,
+    /// Wall-clock time its response was ready (or the client went away).
+    pub answered_at: SystemTime,
 }
 
 impl RequestRecord {
@@ -297,6 +302,7 @@ impl Hooks {
                 });
         }
         s.last_activity = Some(Instant::now());
+        r.answered_at = SystemTime::now();
         r.seq = s.dropped + s.log.len();
         s.log.push_back(r);
         while s.log.len() > self.log_limit {
@@ -348,6 +354,8 @@ mod tests {
             field_manager: None,
             user_agent: None,
             faulted: false,
+            received_at: SystemTime::UNIX_EPOCH,
+            answered_at: SystemTime::UNIX_EPOCH,
         }
     }
 
@@ -383,6 +391,16 @@ mod tests {
         assert_eq!(names, vec!["b", "c"]);
         assert_eq!(h.requests_since(m).len(), 2);
         assert_eq!(h.requests()[1].seq, 2);
+    }
+
+    #[test]
+    fn the_log_stamps_when_each_request_was_answered() {
+        let h = Hooks::default();
+        let before = SystemTime::now();
+        h.end(rec("patch", "configmaps", "a"));
+        let logged = &h.requests()[0];
+        assert!(logged.answered_at >= before);
+        assert_eq!(logged.received_at, SystemTime::UNIX_EPOCH, "kept as given");
     }
 
     #[test]

@@ -27,6 +27,7 @@ mod patch;
 mod protobuf;
 mod registry;
 mod render;
+mod reviews;
 mod route;
 mod schema;
 mod selectors;
@@ -36,4 +37,5 @@ mod watch;
 
 pub use error::{ApiError, Error};
 pub use hooks::{FaultAction, Hooks, Mark, RequestFilter, RequestRecord};
+pub use reviews::{Reviews, Subject, TokenUser};
 pub use server::{ServerConfig, TestApiServer};

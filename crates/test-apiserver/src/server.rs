@@ -13,6 +13,7 @@ use crate::Error;
 use crate::engine::Engine;
 use crate::handlers::{self, AppState};
 use crate::hooks::{FaultAction, Hooks, RequestFilter};
+use crate::reviews::Reviews;
 
 /// How to start a server.
 #[derive(Debug, Clone)]
@@ -48,6 +49,7 @@ pub struct TestApiServer {
     url: String,
     engine: Arc<Engine>,
     hooks: Arc<Hooks>,
+    reviews: Arc<Reviews>,
     client: kube::Client,
     kubeconfig: PathBuf,
     _tempdir: Option<tempfile::TempDir>,
@@ -107,9 +109,11 @@ impl TestApiServer {
         crate::kubeconfig::write(&kubeconfig, &url)?;
         let engine = Arc::new(Engine::new(config.history_limit));
         let hooks = Arc::new(Hooks::with_log_limit(config.request_log_limit));
+        let reviews = Arc::new(Reviews::default());
         let state = AppState {
             engine: engine.clone(),
             hooks: hooks.clone(),
+            reviews: reviews.clone(),
             bookmark_interval: config.bookmark_interval,
             server_address: addr.to_string(),
         };
@@ -132,6 +136,7 @@ impl TestApiServer {
             url,
             engine,
             hooks,
+            reviews,
             client,
             kubeconfig,
             _tempdir: tempdir,
@@ -163,6 +168,12 @@ impl TestApiServer {
     /// Request log and fault injection.
     pub fn hooks(&self) -> &Hooks {
         &self.hooks
+    }
+
+    /// The tokens and grants the `TokenReview` and `SubjectAccessReview` APIs answer from, for
+    /// a process that delegates authentication and authorization to this server.
+    pub fn reviews(&self) -> &Reviews {
+        &self.reviews
     }
 
     /// Ends every open watch stream (clients see the connection end and re-watch).

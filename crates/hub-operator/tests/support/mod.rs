@@ -6,6 +6,7 @@ use drpolicy_api::ocm::{PlacementBinding, PlacementRule, Policy};
 use drpolicy_api::{DRCluster, DRClusterSpec, DRPlacementControl, DRPolicy, DRPolicySpec};
 use e2e::views::{ManagedClusterFixture, ManagedObjects, ViewAgent, ViewAgentHandle};
 use hub_operator::http::Readiness;
+use hub_operator::liveness::Liveness;
 use hub_operator::metrics::Metrics;
 use hub_operator::{ControllerOptions, run_controller, shutdown_signal};
 use k8s_openapi::ByteString;
@@ -57,6 +58,8 @@ pub struct Hub {
     pub client: Client,
     pub metrics: Metrics,
     pub readiness: Readiness,
+    /// Given to the controller at each start.
+    pub liveness: Liveness,
     /// What each managed cluster offers, as OCM's view agent answers it.
     pub managed: ManagedObjects,
     agent: Option<ViewAgentHandle>,
@@ -155,6 +158,7 @@ impl Hub {
             client,
             metrics: Metrics::new(),
             readiness: Readiness::default(),
+            liveness: Liveness::default(),
             managed: ManagedObjects::default(),
             agent: None,
             stop: None,
@@ -189,6 +193,7 @@ impl Hub {
             identity: "test".into(),
             metrics: self.metrics.clone(),
             readiness: self.readiness.clone(),
+            liveness: self.liveness.clone(),
         };
         let shutdown = shutdown_signal(async move {
             let _ = rx.await;
@@ -481,4 +486,48 @@ impl Drop for Hub {
             let _ = stop.send(());
         }
     }
+}
+
+/// A client for the hub's server built the way the operator builds its own (timeouts, keepalive,
+/// the write fence's last check), with `timeouts`.
+pub fn operator_client_with(hub: &Hub, timeouts: hub_operator::client::Timeouts) -> Client {
+    let uri: http::Uri = hub.server.url().parse().unwrap();
+    hub_operator::client::build(kube::Config::new(uri), timeouts).unwrap()
+}
+
+/// [`operator_client_with`] the default timeouts.
+pub fn operator_client(hub: &Hub) -> Client {
+    operator_client_with(hub, hub_operator::client::Timeouts::default())
+}
+
+/// Whether a logged request came from an operator (its controller or its lease requests), as
+/// opposed to the test's own clients, which send no User-Agent.
+pub fn from_operator(record: &test_apiserver::RequestRecord) -> bool {
+    record
+        .user_agent
+        .as_deref()
+        .is_some_and(|agent| agent.starts_with("ramen-hub-operator/"))
+}
+
+/// Whether a logged request is one of an operator's lease requests.
+pub fn is_lease_request(record: &test_apiserver::RequestRecord) -> bool {
+    record
+        .user_agent
+        .as_deref()
+        .is_some_and(|agent| agent.ends_with(" leader-election"))
+}
+
+/// The settings of an operator process `identity` on the hub (probes and metrics on free ports),
+/// resolved as the binary resolves its flags.
+pub fn operator_settings(identity: &str, leader_elect: bool) -> hub_operator::settings::Settings {
+    let args = hub_operator::cli::RunArgs {
+        namespace: Some(NS.into()),
+        health_probe_bind_address: Some("127.0.0.1:0".into()),
+        metrics_bind_address: Some("127.0.0.1:0".into()),
+        leader_elect: Some(leader_elect),
+        identity: Some(identity.into()),
+        max_concurrent_reconciles: Some(2),
+        ..Default::default()
+    };
+    hub_operator::settings::resolve(&args, None).unwrap()
 }
