@@ -25,6 +25,8 @@ pub struct OperatorOptions {
     pub log_path: PathBuf,
     /// `RUST_LOG` of the process.
     pub rust_log: String,
+    /// Elect a leader through the Lease first (as in production), or write at once.
+    pub leader_elect: bool,
 }
 
 /// The `hub-operator` binary: `$HUB_OPERATOR_BIN`, else the one next to this executable (cargo builds
@@ -64,7 +66,7 @@ pub struct Operator {
 }
 
 impl Operator {
-    /// Starts the operator (leader election off, JSON logs).
+    /// Starts the operator (JSON logs, plain metrics).
     pub async fn spawn(options: &OperatorOptions) -> anyhow::Result<Operator> {
         let metrics = free_port()?;
         let health = free_port()?;
@@ -73,7 +75,7 @@ impl Operator {
         let started = Instant::now();
         let child = Command::new(&options.binary)
             .arg("run")
-            .arg("--leader-elect=false")
+            .arg(format!("--leader-elect={}", options.leader_elect))
             .args(["--health-probe-bind-address", &health.to_string()])
             .args(["--metrics-bind-address", &metrics.to_string()])
             .args([
@@ -108,7 +110,9 @@ impl Operator {
         self.pid
     }
 
-    /// Waits until `/readyz` answers 200 (caches synced); fails when the process exits first.
+    /// Waits until the process writes (`ramen_hub_leader` 1: it holds the lease, or runs without leader
+    /// election) and `/readyz` answers 200 (caches synced); fails when the process exits first. (A
+    /// standby is ready too, so readiness alone does not say the lease was taken.)
     pub async fn wait_ready(&mut self, timeout: Duration) -> anyhow::Result<Duration> {
         let deadline = Instant::now() + timeout;
         loop {
@@ -118,7 +122,11 @@ impl Operator {
                     self.log_path.display()
                 );
             }
-            if let Ok((200, _)) = http_get(self.health, "/readyz").await {
+            let leads = matches!(
+                http_get(self.metrics, "/metrics").await,
+                Ok((200, body)) if body.lines().any(|l| l == "ramen_hub_leader 1")
+            );
+            if leads && let Ok((200, _)) = http_get(self.health, "/readyz").await {
                 return Ok(self.started.elapsed());
             }
             if Instant::now() > deadline {

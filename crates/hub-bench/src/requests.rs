@@ -12,15 +12,28 @@ pub const HARNESS_AGENT: &str = "hub-bench-harness";
 /// operator's ManagedClusterViews are OCM's work, not the operator's.
 pub const OCM_AGENT: &str = "hub-bench-ocm-view-agent";
 
-/// Whether a logged request came from the operator: not from the harness or its OCM view agent, and
-/// not from a `kubectl` someone points at the server to watch a long run.
+/// Whether a logged request came from the operator's controller: not from the harness or its OCM view
+/// agent, not from a `kubectl` someone points at the server to watch a long run, and not the
+/// operator's leader election ([`is_lease`], counted apart).
 pub fn is_operator(record: &RequestRecord) -> bool {
     match record.user_agent.as_deref() {
         Some(agent) => {
-            agent != HARNESS_AGENT && agent != OCM_AGENT && !agent.starts_with("kubectl")
+            agent != HARNESS_AGENT
+                && agent != OCM_AGENT
+                && !agent.starts_with("kubectl")
+                && !is_lease(record)
         }
         None => true,
     }
+}
+
+/// Whether a logged request is the operator's leader election (its User-Agent ends in
+/// ` leader-election`).
+pub fn is_lease(record: &RequestRecord) -> bool {
+    record
+        .user_agent
+        .as_deref()
+        .is_some_and(|agent| agent.ends_with(" leader-election"))
 }
 
 /// Requests counted by `verb resource[/subresource]`.
@@ -34,6 +47,12 @@ pub struct Counts {
     pub rejected_writes: usize,
     /// Requests answered with an injected fault.
     pub faulted: usize,
+    /// Leader-election requests (not in `total`): Lease reads and writes.
+    pub lease: usize,
+    /// Of those, Lease writes (renewals).
+    pub lease_writes: usize,
+    /// Leader-election requests answered with an injected fault.
+    pub lease_faulted: usize,
     /// By `verb resource[/subresource]`, e.g. `patch drpolicies/status`.
     pub by_kind: BTreeMap<String, usize>,
 }
@@ -42,6 +61,11 @@ impl Counts {
     /// Counts the operator's requests among `records`.
     pub fn of_operator(records: &[RequestRecord]) -> Counts {
         let mut counts = Counts::default();
+        for record in records.iter().filter(|r| is_lease(r)) {
+            counts.lease += 1;
+            counts.lease_writes += usize::from(record.is_write());
+            counts.lease_faulted += usize::from(record.faulted);
+        }
         for record in records.iter().filter(|r| is_operator(r)) {
             counts.total += 1;
             counts.writes += usize::from(record.is_write());

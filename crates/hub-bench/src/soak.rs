@@ -727,6 +727,25 @@ async fn inject_faults(server: Arc<TestApiServer>, seed: u64, percent: u32, stop
             };
             hooks.fail_next(filter, 1, action);
         }
+        // Lease-only faults: a renewal fails or hangs now and then. Renewals come every 2 s with a 10 s
+        // deadline, so the operator keeps its lease (and keeps writing) through isolated ones.
+        for _ in seen
+            .iter()
+            .filter(|r| !r.faulted && crate::requests::is_lease(r))
+        {
+            if rng.random_range(0..100) >= percent {
+                continue;
+            }
+            let action = match rng.random_range(0..2) {
+                0 => FaultAction::Status(500),
+                _ => FaultAction::Hang(Duration::from_millis(rng.random_range(500..3000))),
+            };
+            hooks.fail_next(
+                RequestFilter::any().resource("leases").verb("update"),
+                1,
+                action,
+            );
+        }
         if Instant::now() >= next_drop {
             match rng.random_range(0..3) {
                 0 => server.expire_next_watch(WATCHED[rng.random_range(0..WATCHED.len())]),
@@ -785,6 +804,8 @@ pub async fn run_once(
         concurrency: args.concurrency,
         log_path: args.out_dir.join(format!("operator-{seed}-{label}.log")),
         rust_log: args.rust_log.clone(),
+        // The faults below include lease-only ones: the operator must keep its lease through them.
+        leader_elect: true,
     };
     let mark = server.hooks().mark();
     let mut operator = Operator::spawn(&options).await?;
@@ -898,6 +919,10 @@ pub struct SeedReport {
     pub requests: usize,
     /// Of which answered with an injected fault.
     pub faulted: usize,
+    /// Leader-election requests of the faulty run (the operator ran with leader election on).
+    pub lease_requests: usize,
+    /// Of which answered with an injected fault (lease-only faults).
+    pub lease_faulted: usize,
     /// Seconds from the end of the faults to the final state.
     pub settle_seconds: f64,
     /// Policies at the end (live and deleting).
@@ -922,6 +947,8 @@ pub async fn run_seed(args: &SoakArgs, seed: u64) -> SeedReport {
         failures,
         requests: 0,
         faulted: 0,
+        lease_requests: 0,
+        lease_faulted: 0,
         settle_seconds: 0.0,
         policies: 0,
         ocm_objects: 0,
@@ -958,6 +985,8 @@ pub async fn run_seed(args: &SoakArgs, seed: u64) -> SeedReport {
         failures,
         requests: faulty.requests.total,
         faulted: faulty.requests.faulted,
+        lease_requests: faulty.requests.lease,
+        lease_faulted: faulty.requests.lease_faulted,
         settle_seconds: faulty.settle_seconds,
         policies: faulty.snapshot.policies.len(),
         ocm_objects: faulty.snapshot.ocm_policies.len()

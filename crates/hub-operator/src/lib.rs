@@ -368,6 +368,7 @@ pub async fn run(
         liveness,
     };
     if !settings.leader_elect {
+        options.metrics.leader.set(1);
         return run_controller(client, options, shutdown).await;
     }
     // A standby is healthy and ready to take over.
@@ -388,6 +389,7 @@ pub async fn run(
         held = acquire => held,
     };
     readiness.set(false);
+    options.metrics.leader.set(1);
     // Every write of the controller passes the fence: none is sent once the renew deadline passed.
     let fence = leadership.fence();
     let writer = fence::fenced(
@@ -404,12 +406,14 @@ pub async fn run(
             }
         }
     });
+    let leader_gauge = options.metrics.leader.clone();
     let controller = run_controller(writer, options, stop);
     tokio::pin!(controller);
     // The lease is renewed while the controller runs, including while it drains on shutdown.
     let lost = tokio::select! {
         result = &mut controller => {
             if fence.is_open() {
+                leader_gauge.set(0);
                 leadership.release().await;
                 return result;
             }
@@ -418,6 +422,7 @@ pub async fn run(
         lost = leadership.keep() => lost,
     };
     // No drain: the fence already refuses every write; exiting makes the Pod restart as a standby.
+    leader_gauge.set(0);
     tracing::error!(error = %lost, "leader election lost; exiting");
     Err(anyhow::anyhow!(
         "leader election lost: {lost}; stopped writing at once"

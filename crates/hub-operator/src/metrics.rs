@@ -4,8 +4,8 @@
 //! operator.
 
 use prometheus::{
-    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 use std::sync::{Arc, OnceLock};
 
@@ -36,6 +36,9 @@ pub struct Metrics {
     pub dr_protected_apps: IntGaugeVec,
     /// `ramen_dr_actions{action}`.
     pub dr_actions: IntGaugeVec,
+    /// `ramen_hub_leader`: 1 while this process may write (holds the lease, or runs without leader
+    /// election).
+    pub leader: IntGauge,
     telemetry: Arc<OnceLock<TelemetrySource>>,
 }
 
@@ -111,8 +114,14 @@ impl Metrics {
             "Cumulative count of DR actions initiated by existing DRPC resources",
             "action",
         );
+        let leader = IntGauge::new(
+            "ramen_hub_leader",
+            "1 while this process holds the leader lease (always 1 without leader election)",
+        )
+        .expect("valid metric definition");
         for collector in [
             Box::new(schedule_interval.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(leader.clone()),
             Box::new(reconciles.clone()),
             Box::new(reconcile_duration.clone()),
             Box::new(watch_errors.clone()),
@@ -137,6 +146,7 @@ impl Metrics {
             dr_policy_type,
             dr_protected_apps,
             dr_actions,
+            leader,
             telemetry: Arc::new(OnceLock::new()),
         };
         // Present at 0 from the start: the hub is installed, nothing is configured yet.

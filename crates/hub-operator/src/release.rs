@@ -147,7 +147,8 @@ pub async fn command(args: ReleaseArgs) -> anyhow::Result<()> {
     let namespace = args.namespace.filter(|n| !n.is_empty()).ok_or_else(|| {
         anyhow::anyhow!("no operator namespace: pass --namespace or set POD_NAMESPACE")
     })?;
-    let client = Client::try_default().await.map_err(|e| {
+    // The operator's own client: the same timeouts and User-Agent as `run`.
+    let client = crate::client::infer().await.map_err(|e| {
         anyhow::anyhow!("no Kubernetes configuration (in-cluster or KUBECONFIG): {e}")
     })?;
     let lease = match args.leader_election_id.filter(|l| !l.is_empty()) {

@@ -86,6 +86,7 @@ async fn probes_and_metrics_are_served() {
     ));
     assert!(body.contains("ramen_policy_schedule_interval_seconds{policyname=\"p1\"} 300"));
     for family in [
+        "ramen_hub_leader",
         "ramen_hub_drpolicy_reconciles_total",
         "ramen_hub_drpolicy_reconcile_duration_seconds_bucket",
         "ramen_hub_watch_errors_total",

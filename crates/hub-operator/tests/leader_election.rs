@@ -71,6 +71,11 @@ async fn only_the_lease_holder_reconciles_and_a_standby_takes_over() {
         0,
         "the standby never reconciles"
     );
+    assert_eq!(
+        (first_metrics.leader.get(), second_metrics.leader.get()),
+        (1, 0),
+        "ramen_hub_leader says who holds the lease"
+    );
 
     stop_first.send(()).unwrap();
     first.await.unwrap().unwrap();

@@ -26,7 +26,7 @@ async fn main() -> anyhow::Result<()> {
             "FAILED"
         };
         println!(
-            "seed {seed}: {verdict}: {} policies ({} with sync, {} with async peer classes), {} OCM objects, {} views; faulty run: {} operator requests, {} faulted ({:.1} %); final state {:.1} s after the faults stopped",
+            "seed {seed}: {verdict}: {} policies ({} with sync, {} with async peer classes), {} OCM objects, {} views; faulty run: {} operator requests, {} faulted ({:.1} %), {} lease requests, {} faulted; final state {:.1} s after the faults stopped",
             report.policies,
             report.sync_policies,
             report.async_policies,
@@ -35,6 +35,8 @@ async fn main() -> anyhow::Result<()> {
             report.requests,
             report.faulted,
             100.0 * report.faulted as f64 / report.requests.max(1) as f64,
+            report.lease_requests,
+            report.lease_faulted,
             report.settle_seconds
         );
         for failure in &report.failures {
