@@ -81,7 +81,7 @@ pub struct RunArgs {
     /// Lease name [config: leaderElection.resourceName; default hub.ramendr.openshift.io].
     #[arg(long, env = "LEADER_ELECTION_ID")]
     pub leader_election_id: Option<String>,
-    /// Identity in the Lease [default: hub-operator-{pid}].
+    /// Identity in the Lease [default: hub-operator-{pid}-{random}].
     #[arg(long, env = "POD_NAME")]
     pub identity: Option<String>,
     /// DRPolicies reconciled in parallel [config: maxConcurrentReconciles; default 1].

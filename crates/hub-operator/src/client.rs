@@ -47,8 +47,8 @@ pub struct Timeouts {
 }
 
 impl Default for Timeouts {
-    /// 5 s to connect (well inside the 5 s between the renew deadline and the lease duration, so a
-    /// write that passed the fence is on the wire long before a standby can take over); 30 s per
+    /// 5 s to connect (a write that passed the fence but is still connecting is abandoned
+    /// [`crate::fence::WRITE_GRACE`] after the fence's deadline, before a standby can take over); 30 s per
     /// request (kube-apiserver gives up on a request after 60 s; this hub's lists are small); the
     /// first keepalive probe after 30 s idle (Go's net.Dialer default), then every 10 s.
     fn default() -> Self {

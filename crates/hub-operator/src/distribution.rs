@@ -150,6 +150,7 @@ pub struct State {
     failures: Backoff,
     conflicts: ConflictBackoff,
     policies_synced: AtomicBool,
+    synced_at: std::sync::OnceLock<tokio::time::Instant>,
     synced: Notify,
 }
 
@@ -188,8 +189,14 @@ impl State {
     /// workers wait, so that a restart never takes an empty cache for "no holder" and removes
     /// distributions.
     pub fn set_policies_synced(&self) {
+        let _ = self.synced_at.set(tokio::time::Instant::now());
         self.policies_synced.store(true, Ordering::SeqCst);
         self.synced.notify_waiters();
+    }
+
+    /// When the DRPolicy cache first held its complete list (the workers start then), if it has.
+    pub fn policies_synced_at(&self) -> Option<tokio::time::Instant> {
+        self.synced_at.get().copied()
     }
 
     async fn wait_policies_synced(&self) {

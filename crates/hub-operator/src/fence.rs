@@ -20,6 +20,13 @@ use std::task::{Context, Poll};
 use tokio::time::Instant;
 use tower::{BoxError, Layer, Service};
 
+/// How long after the fence's deadline a write that passed the fence may still be in flight before it
+/// is abandoned: waiting for a pooled connection, connecting, the TLS handshake and sending happen after
+/// the check. It stays below the lease duration minus the renew deadline (5 s), so no write this
+/// process sends reaches the API server after a standby may have taken the lease; a write the server
+/// is still processing cannot be recalled (Kubernetes has no fencing tokens).
+pub const WRITE_GRACE: std::time::Duration = std::time::Duration::from_secs(4);
+
 /// Until when this process may write; cloned handles share one state.
 #[derive(Clone, Debug)]
 pub struct Fence {
@@ -177,13 +184,28 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        if let Some(fence) = request.extensions().get::<Fence>()
+        let fence = request.extensions().get::<Fence>();
+        if let Some(fence) = fence
             && let Err(refused) = fence.check(&request)
         {
             return Box::pin(std::future::ready(Err(refused.into())));
         }
+        // A write that passed may still wait for a connection: it is abandoned WRITE_GRACE after the
+        // deadline in force now.
+        let abandon_at = fence
+            .filter(|_| !changes_nothing(&request))
+            .and_then(Fence::valid_until)
+            .map(|until| until + WRITE_GRACE);
         let response = self.inner.call(request);
-        Box::pin(async move { response.await.map_err(Into::into) })
+        Box::pin(async move {
+            match abandon_at {
+                None => response.await.map_err(Into::into),
+                Some(at) => match tokio::time::timeout_at(at, response).await {
+                    Ok(answered) => answered.map_err(Into::into),
+                    Err(_) => Err(Fenced.into()),
+                },
+            }
+        })
     }
 }
 
@@ -293,5 +315,30 @@ mod tests {
             *sent.lock().unwrap(),
             vec![Method::PATCH, Method::GET, Method::PATCH]
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_write_still_waiting_for_its_answer_is_abandoned_after_the_grace_but_a_read_is_not() {
+        // The service takes 20 s to answer: a connection that takes that long to open.
+        let slow = tower::service_fn(|_: Request<()>| async {
+            tokio::time::sleep(Duration::from_secs(20)).await;
+            Ok::<_, std::convert::Infallible>(Response::new(()))
+        });
+        let service = EnforceLayer.layer(slow);
+        let fence = Fence::until(Instant::now() + Duration::from_secs(1));
+        let request = |method: Method| {
+            let mut request = Request::builder().method(method).body(()).unwrap();
+            request.extensions_mut().insert(fence.clone());
+            request
+        };
+        let started = Instant::now();
+        let abandoned = service
+            .clone()
+            .oneshot(request(Method::PUT))
+            .await
+            .unwrap_err();
+        assert!(abandoned.downcast_ref::<Fenced>().is_some(), "{abandoned}");
+        assert_eq!(started.elapsed(), Duration::from_secs(1) + WRITE_GRACE);
+        service.oneshot(request(Method::GET)).await.unwrap();
     }
 }

@@ -30,6 +30,11 @@ pub const LEASE_DURATION: Duration = Duration::from_secs(15);
 pub const RENEW_DEADLINE: Duration = Duration::from_secs(10);
 /// How often the holder renews and a standby tries to acquire (controller-runtime's default).
 pub const RETRY_PERIOD: Duration = Duration::from_secs(2);
+
+// A write in flight at the renew deadline is abandoned before the lease can expire.
+const _: () = assert!(
+    crate::fence::WRITE_GRACE.as_millis() < LEASE_DURATION.as_millis() - RENEW_DEADLINE.as_millis()
+);
 /// How long one Lease request may take: half the renew deadline, so a hung request leaves room for
 /// another attempt before the deadline.
 pub const LEASE_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);

@@ -183,11 +183,16 @@ pub async fn run_controller(
         Recorder::new(client.clone(), reporter),
         options.liveness.clone(),
     ));
-    let queue = ctx.hub.distribution.queue.clone();
+    let hub = ctx.hub.clone();
     options.liveness.add_check(move || {
-        queue
-            .oldest()
-            .map(|(secret, since)| (format!("distribution of secret {secret}"), since))
+        // The workers start once the DRPolicy cache has listed: nothing waits on them before.
+        let started = hub.distribution.policies_synced_at()?;
+        hub.distribution.queue.oldest().map(|(secret, since)| {
+            (
+                format!("distribution of secret {secret}"),
+                since.max(started),
+            )
+        })
     });
 
     // The secret distribution workers, as many as policy reconciles run in parallel.

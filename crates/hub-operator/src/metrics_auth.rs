@@ -5,8 +5,12 @@
 //! `<release>-metrics-reader` ClusterRole.
 //!
 //! Decisions are cached for [`DECISION_TTL`] per token (kept as a SHA-256 digest, never the token),
-//! so a scrape every few seconds costs two API requests a minute. Failures to reach the API server
-//! are not cached and answer 503.
+//! so a scrape every few seconds costs two API requests a minute. At most [`REVIEWS_IN_FLIGHT`]
+//! reviews run at once and further callers with an uncached token get 503 at once: a flood of
+//! made-up tokens cannot crowd the operator's own requests (its Lease renewals share its API
+//! priority level). Failures to reach the API server are not cached and answer 503. (A rejected
+//! token is cached like any decision: kube-apiserver sets `status.error` for a token that is merely
+//! invalid as well, so a failing authenticator cannot be told apart.)
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header::AUTHORIZATION};
@@ -27,6 +31,8 @@ use tokio::time::Instant;
 pub const DECISION_TTL: Duration = Duration::from_secs(60);
 /// Tokens remembered at most (the oldest decisions are dropped beyond).
 const CACHED_TOKENS: usize = 1024;
+/// Reviews sent to the API server at once.
+pub const REVIEWS_IN_FLIGHT: usize = 2;
 
 /// What the API server said about a token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +43,8 @@ pub enum Decision {
     Unauthenticated,
     /// Authenticated as this user, not allowed (403).
     Forbidden(String),
+    /// Too many reviews in flight to review this token now (503, not cached).
+    Undecided,
 }
 
 /// Authenticates and authorizes scrapers against the API server; clones share the cache.
@@ -45,6 +53,7 @@ pub struct Authorizer {
     client: Client,
     path: &'static str,
     cache: Arc<Mutex<Decisions>>,
+    reviews: Arc<tokio::sync::Semaphore>,
 }
 
 /// Decisions by token digest, with when they were made.
@@ -57,6 +66,7 @@ impl Authorizer {
             client,
             path: "/metrics",
             cache: Arc::default(),
+            reviews: Arc::new(tokio::sync::Semaphore::new(REVIEWS_IN_FLIGHT)),
         }
     }
 
@@ -85,6 +95,9 @@ impl Authorizer {
         if let Some(decision) = self.cached(&key) {
             return Ok(decision);
         }
+        let Ok(_permit) = self.reviews.try_acquire() else {
+            return Ok(Decision::Undecided);
+        };
         let decision = self.review(token).await?;
         self.remember(key, &decision);
         Ok(decision)
@@ -160,6 +173,11 @@ pub async fn require_access(
         Ok(Decision::Unauthenticated) => {
             (StatusCode::UNAUTHORIZED, "the token was not accepted\n").into_response()
         }
+        Ok(Decision::Undecided) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the token could not be reviewed now; retry\n",
+        )
+            .into_response(),
         Ok(Decision::Forbidden(user)) => {
             tracing::debug!(%user, "metrics scrape forbidden");
             (

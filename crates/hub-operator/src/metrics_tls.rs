@@ -5,7 +5,7 @@
 
 use anyhow::Context as _;
 use axum::Router;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use rustls::ServerConfig;
 use rustls::pki_types::pem::PemObject;
@@ -19,6 +19,11 @@ use tokio_rustls::TlsAcceptor;
 /// A TLS handshake that takes longer is dropped (a client that connects and sends nothing never
 /// holds a task).
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A request whose headers take longer is dropped.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections served at once; further ones wait in the listen backlog (a flood cannot use up the
+/// file descriptors the operator's API connections need).
+const CONNECTIONS: usize = 32;
 
 /// The server's TLS configuration: the certificate of `cert_dir`, or a self-signed one for
 /// `hostnames`.
@@ -56,7 +61,11 @@ pub fn server_config(
 /// Serves `app` over TLS on `listener` until the process ends.
 pub async fn serve(listener: TcpListener, config: Arc<ServerConfig>, app: Router) {
     let acceptor = TlsAcceptor::from(config);
+    let slots = Arc::new(tokio::sync::Semaphore::new(CONNECTIONS));
     loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
         let (tcp, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(error) => {
@@ -67,6 +76,7 @@ pub async fn serve(listener: TcpListener, config: Arc<ServerConfig>, app: Router
         };
         let (acceptor, app) = (acceptor.clone(), app.clone());
         tokio::spawn(async move {
+            let _slot = slot;
             let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => tls,
                 Ok(Err(error)) => {
@@ -80,6 +90,8 @@ pub async fn serve(listener: TcpListener, config: Arc<ServerConfig>, app: Router
             };
             let service = TowerToHyperService::new(app);
             if let Err(error) = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
                 .serve_connection(TokioIo::new(tls), service)
                 .await
             {

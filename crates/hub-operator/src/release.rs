@@ -172,8 +172,10 @@ pub async fn command(args: ReleaseArgs) -> anyhow::Result<()> {
 
 /// Releases the operator's finalizers on the hub of `client`.
 pub async fn run(client: &Client, options: &Options) -> Result<Summary, ReleaseError> {
-    let lease = lease_state(client, options).await?;
-    if let Some(held) = lease.filter(|_| !options.force) {
+    // --force skips the Lease entirely (with leader election off the chart grants no Lease access).
+    if !options.force
+        && let Some(held) = lease_state(client, options).await?
+    {
         return Err(held);
     }
     let policies: Api<DRPolicy> = Api::all(client.clone());
@@ -201,13 +203,22 @@ async fn lease_state(
     options: &Options,
 ) -> Result<Option<ReleaseError>, ReleaseError> {
     let leases: Api<Lease> = Api::namespaced(client.clone(), &options.namespace);
-    let lease = leases
-        .get_opt(&options.lease)
-        .await
-        .map_err(|source| ReleaseError::Api {
-            what: format!("reading Lease {}/{}", options.namespace, options.lease),
+    let lease = leases.get_opt(&options.lease).await.map_err(|source| {
+        let hint = match &source {
+            kube::Error::Api(status) if status.code == 403 => {
+                " (not allowed: without leader election the chart grants no Lease access; once \
+                     the operator is stopped, pass --force)"
+            }
+            _ => "",
+        };
+        ReleaseError::Api {
+            what: format!(
+                "reading Lease {}/{}{hint}",
+                options.namespace, options.lease
+            ),
             source,
-        })?;
+        }
+    })?;
     Ok(lease
         .as_ref()
         .and_then(|l| held_lease(l, Timestamp::now()))

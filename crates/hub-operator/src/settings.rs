@@ -95,15 +95,20 @@ pub fn resolve(args: &RunArgs, config: Option<&RamenConfig>) -> anyhow::Result<S
         metrics_address,
         leader_elect,
         leader_election_id,
-        identity: args
-            .identity
-            .clone()
-            .unwrap_or_else(|| format!("hub-operator-{}", std::process::id())),
+        identity: args.identity.clone().unwrap_or_else(default_identity),
         max_concurrent_reconciles: u16::try_from(concurrency).unwrap_or(1),
         metrics_secure,
         metrics_cert_dir: args.metrics_cert_dir.clone(),
         liveness: liveness_limits(args)?,
     })
+}
+
+/// An identity no other process has: the pid alone is 1 in every container, and two processes with
+/// one identity would both take the Lease for their own.
+fn default_identity() -> String {
+    use std::hash::BuildHasher;
+    let random = std::hash::RandomState::new().hash_one(std::process::id());
+    format!("hub-operator-{}-{:08x}", std::process::id(), random as u32)
 }
 
 /// The liveness limits of the flags, defaults for those not given.
@@ -225,6 +230,18 @@ mod tests {
         assert!(settings.leader_elect);
         assert_eq!(settings.leader_election_id, "hub.ramendr.openshift.io");
         assert_eq!(settings.max_concurrent_reconciles, 1);
+    }
+
+    #[test]
+    fn two_processes_without_a_pod_name_get_different_identities() {
+        let first = resolve(&args(&["--namespace", "ns"]), None).unwrap();
+        let second = resolve(&args(&["--namespace", "ns"]), None).unwrap();
+        assert_ne!(first.identity, second.identity);
+        assert!(
+            first.identity.starts_with("hub-operator-"),
+            "{}",
+            first.identity
+        );
     }
 
     #[test]

@@ -163,3 +163,47 @@ fn a_self_signed_certificate_is_generated_without_a_directory_and_a_missing_one_
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn a_flood_of_new_tokens_is_answered_503_beyond_two_reviews_in_flight() {
+    let server = TestApiServer::start().await.unwrap();
+    // A slow API server: each TokenReview takes 2 s.
+    server.hooks().add_latency(
+        test_apiserver::RequestFilter::any().resource("tokenreviews"),
+        std::time::Duration::from_secs(2),
+    );
+    let (dir, cert) = cert_dir();
+    let secure = SecureMetrics {
+        tls: server_config(Some(&dir), &[]).unwrap(),
+        authorizer: Authorizer::new(server.client()),
+    };
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let (_, metrics_addr) = serve(
+        any,
+        Some(any),
+        Readiness::default(),
+        Liveness::default(),
+        Metrics::new(),
+        Some(secure),
+    )
+    .await
+    .unwrap();
+    let metrics_addr = metrics_addr.unwrap();
+    let scrapes = (0..5).map(|i| {
+        let cert = cert.clone();
+        async move {
+            get_tls(metrics_addr, &cert, Some(&format!("made-up-{i}")))
+                .await
+                .0
+        }
+    });
+    let mut statuses = futures::future::join_all(scrapes).await;
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [401, 401, 503, 503, 503],
+        "two reviewed, three turned away"
+    );
+    assert_eq!(server.hooks().count("create", "tokenreviews"), 2);
+    let _ = std::fs::remove_dir_all(dir);
+}
