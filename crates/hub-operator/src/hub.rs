@@ -1,9 +1,7 @@
 //! The operator's view of the hub: reflector caches of everything it watches, the DRPolicy index, and
 //! the parsed RamenConfig. Every read of a reconcile comes from here — no GET or LIST per reconcile.
 
-use drpolicy_api::names::{
-    DRPOLICY_FINALIZER, HUB_OPERATOR_CONFIGMAP, RAMEN_CONFIG_KEY, ocm_names,
-};
+use drpolicy_api::names::{DRPOLICY_FINALIZER, HUB_OPERATOR_CONFIGMAP, ocm_names};
 use drpolicy_api::ocm::{PlacementBinding, PlacementRule, Policy};
 use drpolicy_api::{DRCluster, DRPlacementControl, DRPolicy, ManagedCluster, ManagedClusterView};
 use drpolicy_validator::{
@@ -18,7 +16,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::core::PartialObjectMeta;
 use kube::runtime::reflector::{ObjectRef, Store};
-use ramen_config::{ConfigMapLocation, RamenConfig};
+use ramen_config::RamenConfig;
 use secret_propagator::{LiveObjects, SecretState, Secrets};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -512,16 +510,7 @@ impl Hub {
                 return cache.view();
             }
         }
-        let location = ConfigMapLocation {
-            namespace: &self.namespace,
-            name: HUB_OPERATOR_CONFIGMAP,
-            key: RAMEN_CONFIG_KEY,
-        };
-        let empty = BTreeMap::new();
-        let data = configmap
-            .as_ref()
-            .map(|c| c.data.as_ref().unwrap_or(&empty));
-        let parsed = ramen_config::from_config_map_data(&location, data);
+        let parsed = crate::settings::parse_operator_config(&self.namespace, configmap.as_deref());
         let mut cache = lock_poisoned(self.config.lock());
         if cache.current.is_some() && !newer(version.as_deref(), cache.resource_version.as_deref())
         {

@@ -44,7 +44,7 @@ pub enum Decision {
     /// Authenticated as this user, not allowed (403).
     Forbidden(String),
     /// Too many reviews in flight to review this token now (503, not cached).
-    Undecided,
+    Busy,
 }
 
 /// Authenticates and authorizes scrapers against the API server; clones share the cache.
@@ -96,7 +96,7 @@ impl Authorizer {
             return Ok(decision);
         }
         let Ok(_permit) = self.reviews.try_acquire() else {
-            return Ok(Decision::Undecided);
+            return Ok(Decision::Busy);
         };
         let decision = self.review(token).await?;
         self.remember(key, &decision);
@@ -173,7 +173,7 @@ pub async fn require_access(
         Ok(Decision::Unauthenticated) => {
             (StatusCode::UNAUTHORIZED, "the token was not accepted\n").into_response()
         }
-        Ok(Decision::Undecided) => (
+        Ok(Decision::Busy) => (
             StatusCode::SERVICE_UNAVAILABLE,
             "the token could not be reviewed now; retry\n",
         )

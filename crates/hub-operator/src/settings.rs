@@ -136,6 +136,22 @@ pub fn liveness_limits(args: &RunArgs) -> anyhow::Result<Limits> {
     })
 }
 
+/// Parses the RamenConfig of the operator ConfigMap of `namespace` (`None`: the ConfigMap does not
+/// exist), as the startup settings and the reconciles read it.
+pub fn parse_operator_config(
+    namespace: &str,
+    configmap: Option<&ConfigMap>,
+) -> Result<ramen_config::Parsed, ramen_config::ConfigError> {
+    let location = ConfigMapLocation {
+        namespace,
+        name: HUB_OPERATOR_CONFIGMAP,
+        key: RAMEN_CONFIG_KEY,
+    };
+    let empty = Default::default();
+    let data = configmap.map(|c| c.data.as_ref().unwrap_or(&empty));
+    ramen_config::from_config_map_data(&location, data)
+}
+
 /// Reads the RamenConfig once at startup; a missing or broken config only costs the defaults (the
 /// reconcile reports it on every DRPolicy).
 pub async fn read_startup_config(client: &kube::Client, namespace: &str) -> Option<RamenConfig> {
@@ -147,16 +163,7 @@ pub async fn read_startup_config(client: &kube::Client, namespace: &str) -> Opti
             return None;
         }
     };
-    let location = ConfigMapLocation {
-        namespace,
-        name: HUB_OPERATOR_CONFIGMAP,
-        key: RAMEN_CONFIG_KEY,
-    };
-    let empty = Default::default();
-    let data = configmap
-        .as_ref()
-        .map(|c| c.data.as_ref().unwrap_or(&empty));
-    match ramen_config::from_config_map_data(&location, data) {
+    match parse_operator_config(namespace, configmap.as_ref()) {
         Ok(parsed) => Some(parsed.config),
         Err(error) => {
             tracing::warn!(error = %error, "startup settings use defaults");

@@ -1,24 +1,12 @@
 //! The probe and metrics endpoints answer as Kubernetes and Prometheus expect.
 
+mod support;
+
 use hub_operator::http::{Readiness, serve};
 use hub_operator::liveness::Liveness;
 use hub_operator::metrics::Metrics;
 use std::net::SocketAddr;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    let status = response[9..12].parse().unwrap();
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
-}
+use support::http_get as get;
 
 #[tokio::test]
 async fn probes_and_metrics_are_served() {

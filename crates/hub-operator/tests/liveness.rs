@@ -12,20 +12,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 use support::{CONFIG, Hub, eventually};
 use test_apiserver::{FaultAction, RequestFilter};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn healthz(addr: SocketAddr) -> (u16, String) {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    let status = response[9..12].parse().unwrap();
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
+    support::http_get(addr, "/healthz").await
 }
 
 const STALL: Duration = Duration::from_secs(4);
