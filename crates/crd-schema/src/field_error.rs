@@ -3,9 +3,10 @@
 
 use std::fmt;
 
+use go_text::quote;
 use serde_json::Value;
 
-use crate::go_format::{go_quote, go_sharp_v, go_v_float};
+use crate::go_format::{go_sharp_v, go_v_float};
 
 /// The kind of a [`FieldError`], as `field.ErrorType`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -145,7 +146,7 @@ impl FieldError {
 /// `%q` for strings, `"null"` for nil and Go's `%#v` for lists and maps.
 fn go_value(value: Option<&Value>) -> String {
     match value {
-        None | Some(Value::Null) => go_quote("null"),
+        None | Some(Value::Null) => quote("null"),
         Some(Value::Bool(b)) => b.to_string(),
         Some(Value::Number(n)) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
             (Some(i), _, _) => i.to_string(),
@@ -153,7 +154,7 @@ fn go_value(value: Option<&Value>) -> String {
             (None, None, Some(f)) => go_v_float(f),
             (None, None, None) => n.to_string(),
         },
-        Some(Value::String(s)) => go_quote(s),
+        Some(Value::String(s)) => quote(s),
         Some(v) => go_sharp_v(v),
     }
 }
@@ -179,7 +180,7 @@ pub fn invalid_message(kind_group: &str, name: &str, errors: &[FieldError]) -> S
         .map(ToString::to_string)
         .filter(|m| seen.insert(m.clone()))
         .collect();
-    let head = format!("{kind_group} {} is invalid", go_quote(name));
+    let head = format!("{kind_group} {} is invalid", quote(name));
     match messages.len() {
         0 => head,
         1 => format!("{head}: {}", messages[0]),

@@ -1,39 +1,9 @@
-//! Go `fmt` renderings (`%q`, `%v` of float64, `%#v` of decoded JSON) used by kube's error
-//! texts, so messages match kube-apiserver byte for byte.
+//! Go `fmt` renderings (`%v` of float64, `%#v` of decoded JSON) used by kube's error texts, so
+//! messages match kube-apiserver byte for byte. `%q` of a string is `go_text::quote`, shared with
+//! the crates that quote like Go outside this one.
 
+use go_text::quote;
 use serde_json::Value;
-
-/// Go's `strconv.Quote` / `%q` of a string.
-pub(crate) fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c if c.is_control() => {
-                if (c as u32) <= 0xffff {
-                    out.push_str(&format!("\\u{:04x}", c as u32));
-                } else {
-                    out.push_str(&format!("\\U{:08x}", c as u32));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
 
 /// Go's `%v` of a float64 (shortest representation, exponent form outside `[1e-4, 1e21)`).
 pub(crate) fn go_v_float(f: f64) -> String {
@@ -79,7 +49,7 @@ pub(crate) fn go_sharp_v(value: &Value) -> String {
             (None, None, Some(f)) => go_v_float(f),
             (None, None, None) => n.to_string(),
         },
-        Value::String(s) => go_quote(s),
+        Value::String(s) => quote(s),
         Value::Array(items) => {
             let inner: Vec<String> = items.iter().map(go_sharp_v).collect();
             format!("[]interface {{}}{{{}}}", inner.join(", "))
@@ -89,7 +59,7 @@ pub(crate) fn go_sharp_v(value: &Value) -> String {
             keys.sort();
             let inner: Vec<String> = keys
                 .into_iter()
-                .map(|k| format!("{}:{}", go_quote(k), go_sharp_v(&map[k])))
+                .map(|k| format!("{}:{}", quote(k), go_sharp_v(&map[k])))
                 .collect();
             format!("map[string]interface {{}}{{{}}}", inner.join(", "))
         }
@@ -101,11 +71,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-
-    #[test]
-    fn quote_escapes_quotes_backslashes_and_controls() {
-        assert_eq!(go_quote("a\"b\\c\n\u{1}é"), "\"a\\\"b\\\\c\\n\\x01é\"");
-    }
 
     #[test]
     fn float_formatting_follows_go_v() {

@@ -1,11 +1,12 @@
 //! OpenAPI v3 validation of a value against its schema, with the messages and error kinds
 //! kube-apiserver derives from kube-openapi's validator (`kubeOpenAPIResultToFieldErrors`).
 
+use go_text::quote;
 use serde_json::{Map, Value};
 
 use crate::field_error::{FieldError, FieldErrorKind};
 use crate::formats::check_format;
-use crate::go_format::{go_quote, go_v_float};
+use crate::go_format::go_v_float;
 use crate::list_types::correlate;
 use crate::path::{child_path, index_path};
 use crate::schema::{Additional, ListType, Node};
@@ -100,7 +101,7 @@ fn check_type(x: &Value, s: &Node, path: &str, errs: &mut Vec<FieldError>) {
         Some(Value::from(actual)),
         format!(
             "{path} in body must be of type {type_list}: {}",
-            go_quote(actual)
+            quote(actual)
         ),
     ));
 }
@@ -156,10 +157,7 @@ fn validate_string(text: &str, s: &Node, path: &str, errs: &mut Vec<FieldError>)
             path,
             FieldErrorKind::TypeInvalid,
             Some(Value::from(text)),
-            format!(
-                "{path} in body must be of type {format}: {}",
-                go_quote(text)
-            ),
+            format!("{path} in body must be of type {format}: {}", quote(text)),
         ));
     }
 }
@@ -335,8 +333,8 @@ fn validate_enum(x: &Value, s: &Node, path: &str, errs: &mut Vec<FieldError>) {
     let supported: Vec<String> = values
         .iter()
         .map(|v| match v {
-            Value::String(s) => go_quote(s),
-            other => go_quote(&other.to_string()),
+            Value::String(s) => quote(s),
+            other => quote(&other.to_string()),
         })
         .collect();
     errs.push(FieldError::new(

@@ -335,7 +335,9 @@ fn rule_field_path(path: &str, field_path: Option<&str>) -> String {
     }
 }
 
-const CEL_RESERVED: [&str; 20] = [
+/// Names CEL reserves (its literals and keywords, and the words its spec keeps for later): a
+/// property with one of these names is bound as `__<name>__`, as in kube's `celReservedSymbols`.
+const CEL_RESERVED: [&str; 21] = [
     "true",
     "false",
     "null",
@@ -356,6 +358,7 @@ const CEL_RESERVED: [&str; 20] = [
     "return",
     "var",
     "void",
+    "while",
 ];
 
 /// kube's property-name escaping (`apiserver/pkg/cel.Escape`); `None` when the name cannot
@@ -451,6 +454,14 @@ mod tests {
             Some("__namespace__")
         );
         assert_eq!(escape_property("has space"), None);
+    }
+
+    #[test]
+    fn while_is_reserved_like_the_other_cel_words() {
+        assert_eq!(escape_property("while").as_deref(), Some("__while__"));
+        assert_eq!(escape_property("loop").as_deref(), Some("__loop__"));
+        // A name that merely starts like one stays as it is.
+        assert_eq!(escape_property("whilst").as_deref(), Some("whilst"));
     }
 
     #[test]

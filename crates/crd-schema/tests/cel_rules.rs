@@ -221,6 +221,24 @@ fn dashed_property_names_are_escaped_for_cel() {
 }
 
 #[test]
+fn properties_named_like_cel_reserved_words_are_bound_with_underscores() {
+    // CEL's spec reserves `while` like the others; it was once missing from the list.
+    for word in ["while", "loop", "namespace"] {
+        let limit =
+            json!({"rule": format!("self.__{word}__ <= 5"), "message": format!("{word} too big")});
+        let schema = spec_schema(json!({"type": "object",
+            "properties": {word: {"type": "integer"}}, "x-kubernetes-validations": [limit]}));
+        let within = create_errors(&schema, obj(json!({word: 5})));
+        let beyond = create_errors(&schema, obj(json!({word: 6})));
+        assert!(within.is_empty(), "{word}: {within:?}");
+        assert_eq!(
+            beyond,
+            [format!("spec: Invalid value: \"object\": {word} too big")]
+        );
+    }
+}
+
+#[test]
 fn rules_on_null_values_are_not_evaluated() {
     let schema = spec_schema(
         json!({"type": "object", "properties": {"a": {"type": "string", "nullable": true,

@@ -231,7 +231,8 @@ pub struct TemplatedSecret {
 ///
 /// Letters, digits, `-`, `.` and `_` stand for themselves, so every Kubernetes name is quoted as
 /// Ramen quotes it; every other byte is written as a `\xNN` escape, so no input can end the literal,
-/// the action (`}}`, `hub}}`) or open another one (`{{`).
+/// the action (`}}`, `hub}}`) or open another one (`{{`). That is why this is not Go's
+/// `strconv.Quote` (`go_text::quote`), which keeps braces and non-ASCII text as they are.
 pub fn template_string_literal(text: &str) -> String {
     let mut literal = String::with_capacity(text.len() + 2);
     literal.push('"');

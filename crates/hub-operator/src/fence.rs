@@ -13,9 +13,10 @@
 
 use http::header::{HeaderValue, USER_AGENT};
 use http::{Method, Request, Response};
+use parking_lot::Mutex;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use tokio::time::Instant;
 use tower::{BoxError, Layer, Service};
@@ -52,8 +53,8 @@ impl Fence {
         }
     }
 
-    fn lock(cell: &Mutex<Instant>) -> std::sync::MutexGuard<'_, Instant> {
-        cell.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn lock(cell: &Mutex<Instant>) -> parking_lot::MutexGuard<'_, Instant> {
+        cell.lock()
     }
 
     /// The instant the fence closes (`None` for a fence that never closes).
@@ -289,7 +290,7 @@ mod tests {
         let inner = tower::service_fn({
             let sent = sent.clone();
             move |request: Request<()>| {
-                sent.lock().unwrap().push(request.method().clone());
+                sent.lock().push(request.method().clone());
                 async { Ok::<_, std::convert::Infallible>(Response::new(())) }
             }
         });
@@ -312,7 +313,7 @@ mod tests {
         call(request(Method::GET, Some(&fence))).await.unwrap();
         call(request(Method::PATCH, None)).await.unwrap();
         assert_eq!(
-            *sent.lock().unwrap(),
+            *sent.lock(),
             vec![Method::PATCH, Method::GET, Method::PATCH]
         );
     }

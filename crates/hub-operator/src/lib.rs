@@ -4,38 +4,63 @@
 //!
 //! [`run`] is the whole process (probes, leader election, controller); [`run_controller`] is the
 //! controller alone, which integration tests run in-process against the embedded API server.
+//!
+//! # Layers
+//! Each module depends only on those below it; none imports one above it.
+//!
+//! ```text
+//! lib (run, run_controller)        wiring: watches → shared state → controller, workers, janitor
+//! watches/                         watch → store; events (and relist differences) → requeues
+//! reconcile/                       one DRPolicy: config → deleting? → checks → finalizer → status
+//! distribution/                    the per-Secret queue, its workers, outcomes, who is releasing
+//! context                          what watches, workers and reconciles share (side by side)
+//! holders                          who holds which Secret: a pure function of a snapshot
+//! pending                          what we wrote and wait to see: one overlay rule for every kind
+//! hub/                             the read-only view: stores, policy index, config, DRClusters
+//! kube_util, presence, queue, …    helpers: API errors, served APIs, work queue and backoff
+//! ```
+//!
+//! Where to look: "who holds which Secret" is `holders` (fed by `distribution::State::holders`);
+//! "what we wrote and are waiting to see" is `pending`; "how a policy is reconciled" is `reconcile`.
 #![warn(missing_docs)]
 
-mod bounded;
+// The public surface: what the binary, the integration tests and sibling tools use.
 pub mod cli;
 pub mod client;
-pub mod cluster_watches;
-pub mod conditions;
-pub mod distribution;
-pub mod dr_telemetry;
 pub mod fence;
 pub mod http;
-pub mod hub;
 pub mod leader;
 pub mod liveness;
 pub mod metrics;
 pub mod metrics_auth;
 pub mod metrics_tls;
-pub mod ops_namespace;
-pub mod peers;
-pub mod queue;
-pub mod reconcile;
 pub mod release;
-mod secret_meta;
 pub mod settings;
-pub mod status_fields;
 pub mod telemetry;
-pub mod views;
-pub mod watches;
+
+// The controller, layer by layer (see the crate doc).
+mod bounded;
+mod conditions;
+mod context;
+mod distribution;
+mod dr_telemetry;
+mod holders;
+mod hub;
+mod kube_util;
+mod ops_namespace;
+mod peers;
+mod pending;
+mod presence;
+mod queue;
+mod reconcile;
+mod secret_meta;
+mod status_fields;
+mod views;
+mod watches;
 
 use drpolicy_api::DRPolicy;
 use drpolicy_api::names::{HUB_OPERATOR_CONFIGMAP, OCM_BACKUP_LABEL, OCM_BACKUP_LABEL_VALUE};
-use futures::future::{BoxFuture, Shared};
+use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, Patch, PatchParams};
@@ -49,19 +74,20 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 
+use crate::context::{Shared, SharedCell};
 use crate::http::Readiness;
-use crate::hub::Hub;
+use crate::hub::HubView;
 use crate::liveness::Liveness;
 use crate::metrics::Metrics;
 use crate::reconcile::Context;
 use crate::settings::Settings;
-use crate::watches::Requeue;
+use crate::watches::requeue::Requeue;
 
 /// Name under which the operator writes (events, field manager).
 pub const CONTROLLER_NAME: &str = "ramen-hub-operator";
 
 /// A shareable shutdown signal.
-pub type Shutdown = Shared<BoxFuture<'static, ()>>;
+pub type Shutdown = futures::future::Shared<BoxFuture<'static, ()>>;
 
 /// Turns any future into a [`Shutdown`].
 pub fn shutdown_signal(fut: impl Future<Output = ()> + Send + 'static) -> Shutdown {
@@ -104,35 +130,38 @@ pub async fn run_controller(
         all: all_tx,
         released_clusters: released_tx,
     };
-    let hub_cell: Arc<OnceLock<Arc<Hub>>> = Arc::new(OnceLock::new());
+    let shared_cell: SharedCell = Arc::new(OnceLock::new());
     let base =
         watcher::Config::default().timeout(liveness::watch_timeout(&options.liveness.limits()));
     let secondary = watches::start_secondary(
         &client,
         &base,
         &options.namespace,
-        hub_cell.clone(),
+        shared_cell.clone(),
         requeue.clone(),
         &options.metrics,
     );
     let (policy_store, policy_writer) = reflector::store::<DRPolicy>();
-    let stream = watches::policy_stream(
+    let stream = watches::policies::policy_stream(
         &client,
         &base,
         policy_writer,
-        hub_cell.clone(),
+        shared_cell.clone(),
         requeue,
         options.metrics.clone(),
         options.readiness.clone(),
     );
-    let mut hub = Hub::new(
+    let hub = Arc::new(HubView::new(
         options.namespace.clone(),
-        watches::caches(policy_store.clone(), &secondary),
-        queue::KeyQueue::new(),
-    );
-    hub.managed_cluster_api = secondary.managed_cluster_api.clone();
-    let hub = Arc::new(hub);
-    let _ = hub_cell.set(hub.clone());
+        secondary.caches(policy_store.clone()),
+        secondary.managed_cluster_api.clone(),
+    ));
+    let shared = Arc::new(Shared {
+        hub: hub.clone(),
+        pending: Arc::default(),
+        distribution: Arc::default(),
+    });
+    let _ = shared_cell.set(shared.clone());
 
     let caches = hub.caches.clone();
     let (managed_cluster_api, view_api) = (
@@ -177,17 +206,17 @@ pub async fn run_controller(
     };
     let ctx = Arc::new(Context::new(
         client.clone(),
-        hub,
+        &shared,
         views.clone(),
         options.metrics.clone(),
         Recorder::new(client.clone(), reporter),
         options.liveness.clone(),
     ));
-    let hub = ctx.hub.clone();
+    let distribution = shared.distribution.clone();
     options.liveness.add_check(move || {
         // The workers start once the DRPolicy cache has listed: nothing waits on them before.
-        let started = hub.distribution.policies_synced_at()?;
-        hub.distribution.queue.oldest().map(|(secret, since)| {
+        let started = distribution.policies_synced_at()?;
+        distribution.queue.oldest().map(|(secret, since)| {
             (
                 format!("distribution of secret {secret}"),
                 since.max(started),
@@ -198,7 +227,9 @@ pub async fn run_controller(
     // The secret distribution workers, as many as policy reconciles run in parallel.
     let worker = Arc::new(distribution::Worker {
         client: client.clone(),
-        hub: ctx.hub.clone(),
+        hub: shared.hub.clone(),
+        pending: shared.pending.clone(),
+        state: shared.distribution.clone(),
         metrics: options.metrics.clone(),
         requeue: policies_tx,
     });
@@ -251,12 +282,11 @@ pub async fn run_controller(
     Ok(())
 }
 
-/// Waits until `store` has listed, or its API is known not to be served.
 /// Waits until `store` has listed, or its API is known not to be served — at most
 /// [`OPTIONAL_SYNC_DEADLINE`]: a kind we cannot list for another reason (RBAC not upgraded yet, a
 /// failing aggregated API) must not keep the controller from starting; reads then find nothing, and
 /// the conditions say what is missing.
-async fn optional_ready<K>(store: &reflector::Store<K>, presence: &views::ApiPresence)
+async fn optional_ready<K>(store: &reflector::Store<K>, presence: &presence::ApiPresence)
 where
     K: kube::Resource + Clone + 'static,
     K::DynamicType: Eq + std::hash::Hash + Clone + Default,

@@ -16,9 +16,10 @@
 
 use futures::future::BoxFuture;
 use http::{Request, Response, StatusCode};
+use parking_lot::{Mutex, MutexGuard};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -95,10 +96,7 @@ impl Liveness {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        // Every critical section is a map insert, remove or scan: a panic cannot leave it half done.
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state.lock()
     }
 
     /// Records the start of `what`; it counts as stuck if the returned guard lives longer than the
@@ -330,7 +328,7 @@ mod tests {
         let waiting = Arc::new(Mutex::new(Some(queued_at)));
         let seen = waiting.clone();
         liveness.add_check(move || {
-            let at = (*seen.lock().unwrap())?;
+            let at = (*seen.lock())?;
             Some(("distribution of secret s3".to_owned(), at))
         });
         tokio::time::advance(Duration::from_secs(100)).await;
@@ -345,7 +343,7 @@ mod tests {
             ]
         );
         drop(long);
-        *waiting.lock().unwrap() = None;
+        *waiting.lock() = None;
         assert!(liveness.stuck().is_empty());
         drop(short);
     }

@@ -22,8 +22,9 @@ use k8s_openapi::api::authorization::v1::{
 };
 use kube::Client;
 use kube::api::{Api, PostParams};
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -71,7 +72,7 @@ impl Authorizer {
     }
 
     fn cached(&self, key: &[u8; 32]) -> Option<Decision> {
-        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        let cache = self.cache.lock();
         cache
             .get(key)
             .filter(|(_, at)| at.elapsed() < DECISION_TTL)
@@ -79,7 +80,7 @@ impl Authorizer {
     }
 
     fn remember(&self, key: [u8; 32], decision: &Decision) {
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cache = self.cache.lock();
         cache.retain(|_, (_, at)| at.elapsed() < DECISION_TTL);
         if cache.len() >= CACHED_TOKENS
             && let Some(oldest) = cache.iter().min_by_key(|(_, (_, at))| *at).map(|(k, _)| *k)

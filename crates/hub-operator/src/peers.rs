@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::reconcile::describe;
+use crate::kube_util::describe;
 use crate::views::Views;
 
 /// Reasons of the `PeerClassesComputed` condition.

@@ -1,13 +1,19 @@
 //! A deduplicating work queue of string keys (hub Secret names), with client-go workqueue semantics:
 //! a key is queued at most once; a key is processed by one worker at a time; a key added while it is
-//! being processed is processed again once the current run ends, so no change is ever missed.
+//! being processed is processed again once the current run ends, so no change is ever missed. Keys
+//! due later (retries) wait in kube-runtime's scheduler, run by one task per queue.
 
+use futures::StreamExt;
+use kube::runtime::scheduler::{ScheduleRequest, scheduler};
+use parking_lot::Mutex;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasher, RandomState};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 use tokio::sync::Notify;
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use tokio::time::Instant;
+use tokio_stream::wrappers::UnboundedReceiverStream;
 
 #[derive(Default)]
 struct State {
@@ -24,6 +30,8 @@ struct State {
 pub struct KeyQueue {
     state: Arc<Mutex<State>>,
     notify: Arc<Notify>,
+    /// Where delayed keys go: the scheduler task, started with the first delayed key.
+    delayed: Arc<OnceLock<UnboundedSender<ScheduleRequest<String>>>>,
 }
 
 impl KeyQueue {
@@ -32,11 +40,8 @@ impl KeyQueue {
         Self::default()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        // Every critical section is a handful of set operations: a panic cannot leave it half done.
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn lock(&self) -> parking_lot::MutexGuard<'_, State> {
+        self.state.lock()
     }
 
     /// Queues `key` (no-op if already queued; deferred if being processed).
@@ -54,14 +59,42 @@ impl KeyQueue {
         }
     }
 
-    /// Queues `key` after `delay` (retries).
+    /// Queues `key` after `delay` (retries). A key already due earlier keeps its earlier time.
     pub fn add_after(&self, key: &str, delay: Duration) {
-        let queue = self.clone();
-        let key = key.to_owned();
-        tokio::spawn(async move {
-            tokio::time::sleep(delay).await;
-            queue.add(&key);
-        });
+        let Some(sender) = self.scheduler() else {
+            tracing::error!(key, "no async runtime to delay a key in; queueing it now");
+            self.add(key);
+            return;
+        };
+        let request = ScheduleRequest {
+            message: key.to_owned(),
+            run_at: Instant::now() + delay,
+        };
+        if sender.send(request).is_err() {
+            self.add(key);
+        }
+    }
+
+    /// The sender to the scheduler task, which is started on first use (in the current runtime). The
+    /// task holds the queue weakly: it ends once every clone of the queue is gone.
+    fn scheduler(&self) -> Option<&UnboundedSender<ScheduleRequest<String>>> {
+        if let Some(sender) = self.delayed.get() {
+            return Some(sender);
+        }
+        let runtime = tokio::runtime::Handle::try_current().ok()?;
+        Some(self.delayed.get_or_init(|| {
+            let (sender, requests) = unbounded_channel();
+            let (state, notify) = (Arc::downgrade(&self.state), Arc::downgrade(&self.notify));
+            runtime.spawn(scheduler(UnboundedReceiverStream::new(requests)).for_each(
+                move |key: String| {
+                    if let Some(queue) = upgrade(&state, &notify) {
+                        queue.add(&key);
+                    }
+                    futures::future::ready(())
+                },
+            ));
+            sender
+        }))
     }
 
     /// Takes the next key that no other worker is processing, waiting for one. Call [`KeyQueue::done`]
@@ -102,12 +135,14 @@ impl KeyQueue {
     }
 
     /// Keys waiting or being processed.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         let state = self.lock();
         state.queued.len() + state.running.len()
     }
 
     /// Whether nothing is waiting or being processed.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -122,6 +157,15 @@ impl KeyQueue {
             .min_by_key(|(_, since)| **since)
             .map(|(key, since)| (key.clone(), *since))
     }
+}
+
+/// The queue behind weak references, while it exists (its delayed keys are not needed any more).
+fn upgrade(state: &Weak<Mutex<State>>, notify: &Weak<Notify>) -> Option<KeyQueue> {
+    Some(KeyQueue {
+        state: state.upgrade()?,
+        notify: notify.upgrade()?,
+        delayed: Arc::default(),
+    })
 }
 
 /// Per-key exponential retry delays with jitter: the n-th consecutive failure waits between half and
@@ -154,10 +198,7 @@ impl Backoff {
 
     /// The delay before the next attempt for `key` (and counts this failure).
     pub fn next(&self, key: &str) -> Duration {
-        let mut failures = self
-            .failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut failures = self.failures.lock();
         let attempt = failures.entry(key.to_owned()).or_insert(0);
         *attempt = attempt.saturating_add(1);
         let full = self
@@ -171,10 +212,7 @@ impl Backoff {
 
     /// `key` succeeded: its next failure starts over at the base delay.
     pub fn reset(&self, key: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(key);
+        self.failures.lock().remove(key);
     }
 }
 
@@ -252,6 +290,24 @@ mod tests {
         assert_eq!(queue.next().await, "a");
         queue.done("a");
         assert!(queue.is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn delayed_keys_arrive_once_at_their_earliest_time() {
+        let queue = KeyQueue::new();
+        queue.add_after("a", Duration::from_secs(5));
+        queue.add_after("a", Duration::from_secs(2));
+        queue.add_after("b", Duration::from_secs(3));
+        tokio::time::sleep(Duration::from_millis(1900)).await;
+        assert!(queue.is_empty());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(queue.len(), 1);
+        assert_eq!(queue.next().await, "a");
+        queue.done("a");
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert_eq!(queue.next().await, "b");
+        queue.done("b");
+        assert!(queue.is_empty(), "a was due once");
     }
 
     #[tokio::test]

@@ -38,12 +38,6 @@ impl StatusFields {
             "networkPeers": self.network_peers.as_ref().filter(|p| !p.is_empty()),
         }})
     }
-
-    /// The JSON compared to tell whether a write shows in the cache.
-    pub fn comparable(&self, conditions: &[Condition]) -> Value {
-        json!({"conditions": conditions, "sync": self.peers.sync, "async": self.peers.async_,
-               "networkPeers": self.network_peers})
-    }
 }
 
 #[cfg(test)]

@@ -15,9 +15,11 @@ use drpolicy_api::view::{ManagedClusterView, ViewTarget};
 use kube::api::{Api, DeleteParams, PostParams};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Client, ResourceExt};
+
+use crate::presence::ApiPresence;
+use parking_lot::Mutex;
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How long a just-created view's first answer is awaited before a policy reports that it waits for it.
@@ -38,37 +40,6 @@ fn older(cached: &ManagedClusterView, mine: &ManagedClusterView) -> bool {
     matches!((version(cached), version(mine)), (Some(c), Some(m)) if c < m)
 }
 
-/// Whether the API server serves a kind we watch but do not install (OCM's ManagedCluster and
-/// ManagedClusterView): known once its watch listed or failed with 404.
-#[derive(Debug, Default)]
-pub struct ApiPresence(AtomicU8);
-
-const UNKNOWN: u8 = 0;
-const SERVED: u8 = 1;
-const MISSING: u8 = 2;
-
-impl ApiPresence {
-    /// The watch listed: the API is served.
-    pub fn served(&self) {
-        self.0.store(SERVED, Ordering::Relaxed);
-    }
-
-    /// The watch failed with 404: the CRD is not installed.
-    pub fn missing(&self) {
-        self.0.store(MISSING, Ordering::Relaxed);
-    }
-
-    /// Whether the last answer was a 404.
-    pub fn is_missing(&self) -> bool {
-        self.0.load(Ordering::Relaxed) == MISSING
-    }
-
-    /// Whether the watch has either listed or found the API missing.
-    pub fn is_known(&self) -> bool {
-        self.0.load(Ordering::Relaxed) != UNKNOWN
-    }
-}
-
 /// The view client: the cache of our views plus the views created but not yet seen in it.
 pub struct Views {
     client: Client,
@@ -80,12 +51,6 @@ pub struct Views {
     /// One lock per view being created: reconciles of policies sharing a cluster wait for each
     /// other's creation of the same view, never for other views.
     creating: Mutex<HashMap<ObjectRef<ManagedClusterView>, Arc<tokio::sync::Mutex<()>>>>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Views {
@@ -113,7 +78,7 @@ impl Views {
     /// write until then.
     fn known(&self, key: &ObjectRef<ManagedClusterView>) -> Option<Arc<ManagedClusterView>> {
         let cached = self.store.get(key);
-        let mut own = lock(&self.created);
+        let mut own = self.created.lock();
         let Some(mine) = own.get(key) else {
             return cached;
         };
@@ -129,13 +94,13 @@ impl Views {
     /// The watch delivered the deletion of `view`: nothing of ours about it stays.
     pub fn observed(&self, view: &ManagedClusterView, deleted: bool) {
         if deleted {
-            lock(&self.created).remove(&ObjectRef::from_obj(view));
+            self.created.lock().remove(&ObjectRef::from_obj(view));
         }
     }
 
     /// The view watch relisted: its cache is authoritative again.
     pub fn relisted(&self) {
-        lock(&self.created).clear();
+        self.created.lock().clear();
     }
 
     /// Every cached view.
@@ -147,7 +112,7 @@ impl Views {
     /// it less than [`ANSWER_GRACE`] ago (by this process' own clock).
     pub fn settling(&self, view: &ManagedClusterView) -> Option<Duration> {
         let key = ObjectRef::from_obj(view);
-        let mut created_at = lock(&self.created_at);
+        let mut created_at = self.created_at.lock();
         created_at.retain(|_, at| at.elapsed() < ANSWER_GRACE);
         let at = created_at.get(&key)?;
         ANSWER_GRACE
@@ -179,7 +144,9 @@ impl Views {
                     .await?;
                 tracing::debug!(cluster, view = %name, "updated ManagedClusterView scope or annotations");
                 let replaced = Arc::new(replaced);
-                lock(&self.created).insert(ObjectRef::new(&name).within(cluster), replaced.clone());
+                self.created
+                    .lock()
+                    .insert(ObjectRef::new(&name).within(cluster), replaced.clone());
                 Ok(replaced)
             }
         }
@@ -195,13 +162,13 @@ impl Views {
         name: &str,
         key: ObjectRef<ManagedClusterView>,
     ) -> Result<Arc<ManagedClusterView>, kube::Error> {
-        let gate = lock(&self.creating).entry(key.clone()).or_default().clone();
+        let gate = self.creating.lock().entry(key.clone()).or_default().clone();
         let outcome = {
             let _one_at_a_time = gate.lock().await;
             self.create_unlocked(desired, cluster, name, key.clone())
                 .await
         };
-        let mut creating = lock(&self.creating);
+        let mut creating = self.creating.lock();
         // The last one through removes the lock (the map holds one reference, `gate` another).
         if creating
             .get(&key)
@@ -230,8 +197,8 @@ impl Views {
             Ok(created) => {
                 tracing::debug!(cluster, view = %name, "created ManagedClusterView");
                 let created = Arc::new(created);
-                lock(&self.created_at).insert(key.clone(), Instant::now());
-                lock(&self.created).insert(key, created.clone());
+                self.created_at.lock().insert(key.clone(), Instant::now());
+                self.created.lock().insert(key, created.clone());
                 Ok(created)
             }
             Err(kube::Error::Api(status)) if status.code == 409 => {
@@ -267,7 +234,9 @@ impl Views {
             .await?;
         tracing::info!(cluster, view = %name, "labelled an existing ManagedClusterView as ours");
         let replaced = Arc::new(replaced);
-        lock(&self.created).insert(ObjectRef::new(name).within(cluster), replaced.clone());
+        self.created
+            .lock()
+            .insert(ObjectRef::new(name).within(cluster), replaced.clone());
         Ok(replaced)
     }
 
@@ -304,7 +273,9 @@ impl Views {
                 Err(kube::Error::Api(status)) if status.code == 404 => {}
                 Err(error) => return Err(error),
             }
-            lock(&self.created).remove(&ObjectRef::new(name).within(cluster));
+            self.created
+                .lock()
+                .remove(&ObjectRef::new(name).within(cluster));
         }
         Ok(stale.len())
     }
@@ -336,7 +307,9 @@ impl Views {
                 Err(kube::Error::Api(status)) if status.code == 404 => {}
                 Err(error) => return Err(error),
             }
-            lock(&self.created).remove(&ObjectRef::new(name).within(cluster));
+            self.created
+                .lock()
+                .remove(&ObjectRef::new(name).within(cluster));
         }
         Ok(ours.len())
     }
@@ -357,7 +330,7 @@ impl Views {
 /// not running, then as policies release clusters, until `shutdown`.
 pub async fn release_unused(
     views: Arc<Views>,
-    hub: Arc<crate::hub::Hub>,
+    hub: Arc<crate::hub::HubView>,
     mut released: tokio::sync::mpsc::UnboundedReceiver<String>,
     ready: impl Fn() -> bool,
     shutdown: crate::Shutdown,
@@ -384,7 +357,7 @@ pub async fn release_unused(
     }
 }
 
-async fn forget_if_unused(views: &Views, hub: &crate::hub::Hub, cluster: &str) {
+async fn forget_if_unused(views: &Views, hub: &crate::hub::HubView, cluster: &str) {
     let unused = hub.with_index(|i| i.policies_with_cluster(cluster).next().is_none());
     if !unused || views.presence.is_missing() {
         return;
@@ -428,7 +401,7 @@ mod tests {
 
     fn remember(views: &Views, mine: ManagedClusterView) -> ObjectRef<ManagedClusterView> {
         let key = ObjectRef::from_obj(&mine);
-        lock(&views.created).insert(key.clone(), Arc::new(mine));
+        views.created.lock().insert(key.clone(), Arc::new(mine));
         key
     }
 
@@ -452,6 +425,6 @@ mod tests {
         let key = remember(&views, view("10", false));
         let known = views.known(&key).unwrap();
         assert!(known.status.is_some(), "the answered view is seen");
-        assert!(lock(&views.created).is_empty(), "the memo is dropped");
+        assert!(views.created.lock().is_empty(), "the memo is dropped");
     }
 }

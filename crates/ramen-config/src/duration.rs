@@ -7,7 +7,7 @@ use std::fmt;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::go_quote::go_quote;
+use go_text::quote;
 
 const NANOS_PER_MICRO: u64 = 1_000;
 const NANOS_PER_MILLI: u64 = 1_000_000;
@@ -49,7 +49,7 @@ impl GoDuration {
     /// # Errors
     /// Returns Go's message, e.g. `time: missing unit in duration "10"`.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let invalid = || format!("time: invalid duration {}", go_quote(text));
+        let invalid = || format!("time: invalid duration {}", quote(text));
         let mut s = text;
         let mut neg = false;
         if let Some(rest) = s.strip_prefix('-') {
@@ -116,7 +116,7 @@ impl GoDuration {
                 .find(|(_, c)| *c == '.' || c.is_ascii_digit())
                 .map_or(s.len(), |(i, _)| i);
             if unit_len == 0 {
-                return Err(format!("time: missing unit in duration {}", go_quote(text)));
+                return Err(format!("time: missing unit in duration {}", quote(text)));
             }
             let unit_text = &s[..unit_len];
             s = &s[unit_len..];
@@ -130,8 +130,8 @@ impl GoDuration {
                 _ => {
                     return Err(format!(
                         "time: unknown unit {} in duration {}",
-                        go_quote(unit_text),
-                        go_quote(text)
+                        quote(unit_text),
+                        quote(text)
                     ));
                 }
             };

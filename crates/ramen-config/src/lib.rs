@@ -32,7 +32,6 @@ mod decoder;
 mod defaults;
 mod duration;
 mod error;
-mod go_quote;
 mod load;
 mod names;
 mod request_uri;

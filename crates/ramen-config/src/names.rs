@@ -6,13 +6,14 @@
 //! with its key path and position, instead of being written somewhere. A value that fails these
 //! checks could never name an existing namespace or object, so refusing it takes nothing from a
 //! working config. Empty values stay allowed: they mean "unset" (most of them "use the default").
+//!
+//! The DNS-1123 checks themselves are `go-text`'s, the ones `drpolicy-api` applies to the names it
+//! puts into objects, so a value accepted here is accepted there.
 
 use std::fmt::Write as _;
 
-/// Longest DNS-1123 label.
-const MAX_LABEL: usize = 63;
-/// Longest DNS-1123 subdomain.
-const MAX_SUBDOMAIN: usize = 253;
+use go_text::{is_dns1123_label, is_dns1123_subdomain, quote};
+
 /// Characters of an invalid value quoted in an error message; longer values are cut.
 const SHOWN_CHARS: usize = 40;
 
@@ -122,34 +123,16 @@ pub(crate) fn is_remembered(path: &str) -> bool {
         .any(|pattern| path_matches(pattern, path))
 }
 
-fn is_alphanumeric(byte: u8) -> bool {
-    byte.is_ascii_lowercase() || byte.is_ascii_digit()
-}
-
-/// `[a-z0-9]([-a-z0-9]*[a-z0-9])?`, at most 63 bytes.
-fn is_label(part: &str) -> bool {
-    let bytes = part.as_bytes();
-    match (bytes.first(), bytes.last()) {
-        (Some(&first), Some(&last)) => {
-            bytes.len() <= MAX_LABEL
-                && is_alphanumeric(first)
-                && is_alphanumeric(last)
-                && bytes.iter().all(|&b| is_alphanumeric(b) || b == b'-')
-        }
-        _ => false,
-    }
-}
-
-/// Labels joined by `.`, at most 253 bytes.
-fn is_subdomain(name: &str) -> bool {
-    !name.is_empty() && name.len() <= MAX_SUBDOMAIN && name.split('.').all(is_label)
-}
-
-/// `value` quoted for a message, cut after [`SHOWN_CHARS`] characters.
+/// `value` quoted as Go quotes it ([`go_text::quote`], like the crate's other messages), cut
+/// after [`SHOWN_CHARS`] characters with `...` inside the quotes.
 pub(crate) fn quote_for_message(value: &str) -> String {
     match value.char_indices().nth(SHOWN_CHARS) {
-        None => format!("{value:?}"),
-        Some((cut, _)) => format!("\"{}...\"", value[..cut].escape_debug()),
+        None => quote(value),
+        Some((cut, _)) => {
+            let quoted = quote(&value[..cut]);
+            // `quote` always ends in the closing `"`: put the ellipsis before it.
+            format!("{}...\"", &quoted[..quoted.len() - 1])
+        }
     }
 }
 
@@ -166,8 +149,8 @@ pub(crate) fn check(path: &str, value: &str) -> Result<(), String> {
         return Ok(());
     };
     let valid = match kind.syntax() {
-        Syntax::Label => is_label(value),
-        Syntax::Subdomain => is_subdomain(value),
+        Syntax::Label => is_dns1123_label(value),
+        Syntax::Subdomain => is_dns1123_subdomain(value),
     };
     if valid {
         return Ok(());
@@ -232,5 +215,15 @@ mod tests {
             format!("\"{}...\"", "x".repeat(40))
         );
         assert_eq!(quote_for_message("a\"b"), r#""a\"b""#);
+    }
+
+    #[test]
+    fn messages_quote_values_as_go_does_also_when_cut() {
+        assert_eq!(quote_for_message("a\u{1}\n"), r#""a\x01\n""#);
+        let long = format!("\u{7f}{}", "x".repeat(50));
+        assert_eq!(
+            quote_for_message(&long),
+            format!("\"\\x7f{}...\"", "x".repeat(39))
+        );
     }
 }

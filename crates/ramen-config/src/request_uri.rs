@@ -2,14 +2,14 @@
 //! endpoint check. (The `url` crate follows the WHATWG standard, which accepts and rejects
 //! different strings than Go does.)
 
-use crate::go_quote::go_quote;
+use go_text::quote;
 
 /// Checks `raw` like Go's `url.ParseRequestURI`: an absolute URI or an absolute path.
 ///
 /// # Errors
 /// Go's `*url.Error` text, e.g. `parse "minio": invalid URI for request`.
 pub(crate) fn parse_request_uri(raw: &str) -> Result<(), String> {
-    check(raw).map_err(|reason| format!("parse {}: {reason}", go_quote(raw)))
+    check(raw).map_err(|reason| format!("parse {}: {reason}", quote(raw)))
 }
 
 fn check(raw: &str) -> Result<(), String> {
@@ -119,14 +119,14 @@ fn check_host(host: &str) -> Result<(), String> {
         };
         let port = &host[i + 1..];
         if !valid_optional_port(port) {
-            return Err(format!("invalid port {} after host", go_quote(port)));
+            return Err(format!("invalid port {} after host", quote(port)));
         }
         return unescape_check(&host[..=i], Mode::Host);
     }
     if let Some(i) = host.rfind(':') {
         let port = &host[i..];
         if !valid_optional_port(port) {
-            return Err(format!("invalid port {} after host", go_quote(port)));
+            return Err(format!("invalid port {} after host", quote(port)));
         }
     }
     unescape_check(host, Mode::Host)
@@ -156,17 +156,17 @@ fn unescape_check(s: &str, mode: Mode) -> Result<(), String> {
             if i + 2 >= b.len() || !b[i + 1].is_ascii_hexdigit() || !b[i + 2].is_ascii_hexdigit() {
                 let end = (i + 3).min(b.len());
                 let bad = String::from_utf8_lossy(&b[i..end]);
-                return Err(format!("invalid URL escape {}", go_quote(&bad)));
+                return Err(format!("invalid URL escape {}", quote(&bad)));
             }
             if mode == Mode::Host && hex_value(b[i + 1]) < 8 && &s[i..i + 3] != "%25" {
-                return Err(format!("invalid URL escape {}", go_quote(&s[i..i + 3])));
+                return Err(format!("invalid URL escape {}", quote(&s[i..i + 3])));
             }
             i += 3;
             continue;
         }
         if mode == Mode::Host && b[i] < 0x80 && !host_char_allowed(b[i]) {
             let bad = char::from(b[i]).to_string();
-            return Err(format!("invalid character {} in host name", go_quote(&bad)));
+            return Err(format!("invalid character {} in host name", quote(&bad)));
         }
         i += 1;
     }

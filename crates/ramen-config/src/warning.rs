@@ -123,10 +123,11 @@ impl fmt::Display for Warning {
                 profile,
             } => write!(
                 f,
-                "{} differs from the operator namespace {operator_namespace:?}; the Secret is read \
-                 from {operator_namespace:?} (profile {})",
+                "{} differs from the operator namespace {operator}; the Secret is read from \
+                 {operator} (profile {})",
                 quote_for_message(namespace),
-                quote_for_message(profile)
+                quote_for_message(profile),
+                operator = go_text::quote(operator_namespace),
             )?,
             WarningKind::Omitted { count } => write!(
                 f,

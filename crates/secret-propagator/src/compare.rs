@@ -3,8 +3,12 @@
 //! The comparison is a subset test: every field of the desired object must be present with the same
 //! value in the live one; fields others added (OCM defaults, status, managedFields, foreign labels) are
 //! ignored. A desired `null` or `{}` also matches an absent field, because API servers drop those.
+//! Policies and PlacementRules refine it ([`policy_matches`], [`rule_matches`]).
 
-use serde_json::Value;
+use drpolicy_api::ocm::{PlacementRule, Policy};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
 
 /// Whether `live` contains everything `desired` says.
 pub fn contains(live: &Value, desired: &Value) -> bool {
@@ -21,6 +25,40 @@ pub fn contains(live: &Value, desired: &Value) -> bool {
         (want, Value::Null) => is_empty(want),
         (want, have) => want == have,
     }
+}
+
+/// Whether the `live` object exists and contains everything `desired` says (see [`contains`]).
+pub fn matches<T: Serialize>(live: Option<&T>, desired: &T) -> bool {
+    let Some(live) = live else { return false };
+    match (serde_json::to_value(live), serde_json::to_value(desired)) {
+        (Ok(live), Ok(desired)) => contains(&live, &desired),
+        _ => false,
+    }
+}
+
+/// Policies match when the live one contains what we send and its templates are exactly ours: the
+/// embedded objects are stored verbatim and the template list is replaced as a whole by an apply, so
+/// a body an older Ramen wrote (`Musthave`, `creationTimestamp: null`, no `customMessage`) is rewritten
+/// once, and then matches.
+pub fn policy_matches(live: Option<&Policy>, desired: &Policy) -> bool {
+    matches(live, desired)
+        && live.is_some_and(|live| live.spec.policy_templates == desired.spec.policy_templates)
+}
+
+/// The set of clusters a PlacementRule lists.
+pub fn rule_clusters(rule: &PlacementRule) -> BTreeSet<String> {
+    rule.cluster_names().map(str::to_owned).collect()
+}
+
+/// PlacementRules match when labels match and the cluster *set* is the same: the order means nothing to
+/// OCM, and rewriting a rule Ramen ordered differently would be a needless write.
+pub fn rule_matches(live: Option<&PlacementRule>, desired: &PlacementRule) -> bool {
+    let Some(live) = live else { return false };
+    let labels_match = matches(
+        Some(&json!({"labels": live.metadata.labels})),
+        &json!({"labels": desired.metadata.labels}),
+    );
+    labels_match && rule_clusters(live) == rule_clusters(desired)
 }
 
 fn is_empty(value: &Value) -> bool {

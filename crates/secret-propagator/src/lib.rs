@@ -1,5 +1,6 @@
 //! Decides which OCM governance objects must exist to distribute RamenDR hub S3 Secrets to managed
-//! clusters ([`plan()`]), and converges the hub to that with the fewest writes ([`Applier`]).
+//! clusters ([`plan()`]), and converges the hub to that with the fewest writes ([`Applier`]): a pure
+//! [`diff()`] decides the [`Step`]s, an [`Executor`] sends them.
 //!
 //! A cluster receives secret `S` iff some policy holding a distribution lists it and needs `S`. Per
 //! secret the hub carries a `Policy` `S` (its ConfigurationPolicy creates the Secret from hub templates —
@@ -50,11 +51,27 @@
 //! ```
 #![warn(missing_docs)]
 
+//!
+//! Modules, one concern each: [`plan`] (which objects should exist), [`state`] (what the hub has, and
+//! what a run wrote), [`compare`] (does a live object say what we want?), [`step`] (the writes as
+//! data), [`diff`](mod@diff) (which writes converge the hub: pure), [`execute`] (sending them),
+//! [`report`] (what a run did) and [`apply`] (the [`Applier`]: diff, then execute).
+
 pub mod apply;
 pub mod compare;
+pub mod diff;
+pub mod execute;
 pub mod plan;
+pub mod report;
 pub mod state;
+pub mod step;
 
-pub use apply::{Action, Applied, Applier, ApplyReport, FIELD_MANAGER, StepError, Written};
+pub use apply::Applier;
+pub use diff::{candidates, diff, secret_writes};
+pub use execute::{Executor, FIELD_MANAGER};
 pub use plan::{DesiredSecret, Plan, PlanInputs, PlanWarning, Scope, plan, velero_namespace};
-pub use state::{LiveObjects, SecretState, Secrets, distributes, distributes_in, distribution_of};
+pub use report::{Action, Applied, ApplyReport, Kind, Operation, StepError};
+pub use state::{
+    LiveObjects, SecretState, Secrets, View, Written, distributes, distributes_in, distribution_of,
+};
+pub use step::{FinalizerPatch, Op, ResolvedPatch, Stage, Step, Trigger, Write};

@@ -1,5 +1,6 @@
-//! What the propagator knows of the hub: Secret metadata (never values) and the live OCM objects, as the
-//! caller's caches hold them, and whose distribution a live Policy is.
+//! What the propagator knows of the hub: Secret metadata (never values), the live OCM objects as the
+//! caller's caches hold them, what a run wrote ([`Written`]) and the two together ([`View`]), and whose
+//! distribution a live Policy is.
 
 use drpolicy_api::names::S3_SECRET_KEYS;
 use drpolicy_api::names::ocm_names::Format;
@@ -66,7 +67,7 @@ pub struct LiveObjects {
 impl LiveObjects {
     /// Replaces the cached objects with what this process wrote (`Some`) or deleted (`None`), for a
     /// cache that has not caught up with its own writes yet.
-    pub fn overlay(&mut self, written: &crate::apply::Written) {
+    pub fn overlay(&mut self, written: &Written) {
         fn put<K>(live: &mut BTreeMap<String, Arc<K>>, written: &BTreeMap<String, Option<Arc<K>>>) {
             for (name, object) in written {
                 match object {
@@ -88,6 +89,77 @@ impl LiveObjects {
             .values()
             .filter_map(move |policy| distribution_of(policy, namespace))
             .map(|(secret, _)| secret)
+    }
+}
+
+/// The state the server answered to each write of a run: what a cache will show once its watch caught
+/// up. Callers whose caches lag their own writes overlay this on the cached state until the watch
+/// delivers the same resourceVersion (see [`LiveObjects::overlay`]).
+#[derive(Debug, Default, Clone)]
+pub struct Written {
+    /// Policies applied (`Some`) or deleted (`None`), by name.
+    pub policies: BTreeMap<String, Option<Arc<Policy>>>,
+    /// PlacementRules applied or deleted, by name.
+    pub placement_rules: BTreeMap<String, Option<Arc<PlacementRule>>>,
+    /// PlacementBindings applied or deleted, by name.
+    pub placement_bindings: BTreeMap<String, Option<Arc<PlacementBinding>>>,
+    /// Secret metadata after our finalizer patches, by name.
+    pub secrets: BTreeMap<String, SecretState>,
+}
+
+impl Written {
+    /// Whether the run wrote nothing.
+    pub fn is_empty(&self) -> bool {
+        self.policies.is_empty()
+            && self.placement_rules.is_empty()
+            && self.placement_bindings.is_empty()
+            && self.secrets.is_empty()
+    }
+}
+
+/// The live objects as a run has left them so far: what it wrote, else what the cache shows. A secret
+/// handled later in a run sees what an earlier one did to objects of the same name.
+#[derive(Debug, Clone, Copy)]
+pub struct View<'a> {
+    /// The cached objects.
+    pub live: &'a LiveObjects,
+    /// What the run wrote (or, for [`diff`](crate::diff()), assumes it will have written).
+    pub written: &'a Written,
+}
+
+impl<'a> View<'a> {
+    /// The Policy `name`, if it exists.
+    pub fn policy(&self, name: &str) -> Option<&'a Policy> {
+        current(&self.written.policies, &self.live.policies, name)
+    }
+
+    /// The PlacementRule `name`, if it exists.
+    pub fn rule(&self, name: &str) -> Option<&'a PlacementRule> {
+        current(
+            &self.written.placement_rules,
+            &self.live.placement_rules,
+            name,
+        )
+    }
+
+    /// The PlacementBinding `name`, if it exists.
+    pub fn binding(&self, name: &str) -> Option<&'a PlacementBinding> {
+        current(
+            &self.written.placement_bindings,
+            &self.live.placement_bindings,
+            name,
+        )
+    }
+}
+
+fn current<'a, K>(
+    written: &'a BTreeMap<String, Option<Arc<K>>>,
+    live: &'a BTreeMap<String, Arc<K>>,
+    name: &str,
+) -> Option<&'a K> {
+    match written.get(name) {
+        Some(object) => object.as_deref(),
+        None => live.get(name).map(AsRef::as_ref),
     }
 }
 

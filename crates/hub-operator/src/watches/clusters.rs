@@ -24,25 +24,28 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
-use crate::hub::Hub;
+use crate::context::SharedCell;
+use crate::kube_util::is_not_served;
 use crate::metrics::Metrics;
-use crate::views::{ApiPresence, Views};
-use crate::watches::{Change, HubCell, Requeue, is_not_served, spawn_watch};
+use crate::presence::ApiPresence;
+use crate::views::Views;
+use crate::watches::requeue::Requeue;
+use crate::watches::watch::{Change, spawn_watch};
 
 /// The two watches' stores, presences and tasks.
-pub struct ClusterWatches {
+pub(crate) struct ClusterWatches {
     /// ManagedCluster store.
-    pub managed_clusters: Store<ManagedCluster>,
+    pub(crate) managed_clusters: Store<ManagedCluster>,
     /// Whether ManagedClusters are served.
-    pub managed_cluster_api: Arc<ApiPresence>,
+    pub(crate) managed_cluster_api: Arc<ApiPresence>,
     /// Store of our views.
-    pub views: Store<ManagedClusterView>,
+    pub(crate) views: Store<ManagedClusterView>,
     /// Whether ManagedClusterViews are served.
-    pub view_api: Arc<ApiPresence>,
+    pub(crate) view_api: Arc<ApiPresence>,
     /// The view client over `views`, kept in step with the watch.
-    pub view_client: Arc<Views>,
+    pub(crate) view_client: Arc<Views>,
     /// Background tasks.
-    pub tasks: Vec<JoinHandle<()>>,
+    pub(crate) tasks: Vec<JoinHandle<()>>,
 }
 
 /// Retries of a watch whose API may be absent: 1 s, doubling, at most every 5 minutes; reset by any
@@ -99,10 +102,10 @@ fn track_presence<K>(
 }
 
 /// Starts both watches.
-pub fn start(
+pub(crate) fn start(
     client: &Client,
     base: &watcher::Config,
-    hub: &HubCell,
+    shared: &SharedCell,
     requeue: &Requeue,
     metrics: &Metrics,
 ) -> ClusterWatches {
@@ -121,8 +124,7 @@ pub fn start(
         writer,
         "managedclusters",
         metrics.clone(),
-        (requeue.all.clone(), hub.clone()),
-        managed_cluster_mapper(hub.clone(), requeue.clone(), managed_clusters.clone()),
+        managed_cluster_mapper(shared.clone(), requeue.clone(), managed_clusters.clone()),
     ));
 
     let (views, writer) = reflector::store();
@@ -143,8 +145,7 @@ pub fn start(
         writer,
         "managedclusterviews",
         metrics.clone(),
-        (requeue.all.clone(), hub.clone()),
-        view_mapper(hub.clone(), requeue.clone(), view_client.clone()),
+        view_mapper(shared.clone(), requeue.clone(), view_client.clone()),
     ));
 
     ClusterWatches {
@@ -163,19 +164,6 @@ fn strip_foreign_answer(view: &mut ManagedClusterView) {
     }
 }
 
-fn requeue_cluster(hub: &Hub, requeue: &Requeue, cluster: &str) {
-    let names: Vec<String> = hub.with_index(|i| {
-        i.policies_with_cluster(cluster)
-            .map(str::to_owned)
-            .collect()
-    });
-    for name in &names {
-        let _ = requeue
-            .policies
-            .send(kube::runtime::reflector::ObjectRef::new(name));
-    }
-}
-
 type Identity = (bool, Option<String>);
 
 fn identity(mc: &ManagedCluster) -> Identity {
@@ -183,7 +171,7 @@ fn identity(mc: &ManagedCluster) -> Identity {
 }
 
 fn managed_cluster_mapper(
-    hub: HubCell,
+    shared: SharedCell,
     requeue: Requeue,
     store: Store<ManagedCluster>,
 ) -> impl FnMut(Change<'_, ManagedCluster>) + Send + 'static {
@@ -193,7 +181,7 @@ fn managed_cluster_mapper(
             Change::Applied(mc) => (mc.name_any(), Some(identity(mc))),
             Change::Deleted(mc) => (mc.name_any(), None),
             Change::Relisted | Change::Synced => {
-                // The cache is authoritative again (a relist also requeued every policy).
+                // The cache is authoritative again (a relist reported its changes before this).
                 identities = store
                     .state()
                     .iter()
@@ -207,9 +195,9 @@ fn managed_cluster_mapper(
             None => identities.remove(&name),
         };
         if previous != identities.get(&name).cloned()
-            && let Some(hub) = hub.get()
+            && let Some(shared) = shared.get()
         {
-            requeue_cluster(hub, &requeue, &name);
+            requeue.cluster(&shared.hub, &name);
         }
     }
 }
@@ -230,7 +218,7 @@ fn view_key(view: &ManagedClusterView) -> (String, String) {
 }
 
 fn view_mapper(
-    hub: HubCell,
+    shared: SharedCell,
     requeue: Requeue,
     views: Arc<Views>,
 ) -> impl FnMut(Change<'_, ManagedClusterView>) + Send + 'static {
@@ -261,8 +249,8 @@ fn view_mapper(
             let fingerprint = answer_fingerprint(view);
             answers.insert(key.clone(), fingerprint) != Some(fingerprint)
         };
-        if changed && let Some(hub) = hub.get() {
-            requeue_cluster(hub, &requeue, &key.0);
+        if changed && let Some(shared) = shared.get() {
+            requeue.cluster(&shared.hub, &key.0);
         }
     }
 }
