@@ -17,18 +17,15 @@ pub mod metrics;
 pub mod ocm;
 pub mod views;
 
-use anyhow::{Context, bail};
-use drpolicy_api::names::{HUB_OPERATOR_CONFIGMAP, RAMEN_CONFIG_KEY, SECRET_POLICY_FINALIZER};
-use drpolicy_api::ocm::{PlacementBinding, PlacementRule, Policy};
-use drpolicy_api::{DRCluster, DRClusterSpec, DRPolicy, DRPolicySpec};
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use anyhow::{Context, anyhow};
+use kube::Client;
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, ResourceExt};
-use serde_json::json;
 use std::future::Future;
-use std::time::Duration;
+use test_fixtures::drcluster::set_validated;
+use test_fixtures::wait::poll;
+use test_fixtures::{
+    CrdSet, HubApi, HubSeed, Patience, RamenConfigYaml, S3Credentials, S3Profile, SeedCluster,
+};
 use views::{ManagedClusterFixture, TableFile};
 
 /// Field manager of the harness' own writes.
@@ -59,21 +56,16 @@ fn profiled_clusters() -> impl Iterator<Item = &'static str> {
 }
 
 /// The RamenConfig the suite runs with.
+pub fn config() -> RamenConfigYaml {
+    RamenConfigYaml::hub(profiled_clusters().map(|c| {
+        S3Profile::new(format!("minio-on-{c}"), secret_of(c))
+            .store(format!("http://minio.{c}:9000"), "us-east-1")
+    }))
+}
+
+/// [`config`] as a document.
 pub fn config_yaml() -> String {
-    let profiles: String = profiled_clusters()
-        .map(|c| {
-            format!(
-                "- s3ProfileName: minio-on-{c}\n  s3Bucket: bucket\n  s3CompatibleEndpoint: http://minio.{c}:9000\n  \
-                 s3Region: us-east-1\n  s3SecretRef: {{name: {}}}\n",
-                secret_of(c)
-            )
-        })
-        .collect();
-    format!(
-        "apiVersion: ramendr.openshift.io/v1alpha1\nkind: RamenConfig\nramenControllerType: dr-hub\n\
-         drClusterOperator:\n  deploymentAutomationEnabled: true\n  s3SecretDistributionEnabled: true\n\
-         s3StoreProfiles:\n{profiles}"
-    )
+    config().yaml()
 }
 
 /// The hub Secret of a test cluster.
@@ -81,31 +73,36 @@ pub fn secret_of(cluster: &str) -> String {
     format!("ramen-s3-secret-{cluster}")
 }
 
-/// A connection to the hub under test.
+/// Test cluster `name`: profile `minio-on-<name>`, in region `name` (no two clusters form a metro
+/// pair).
+fn cluster(name: &str) -> SeedCluster {
+    SeedCluster::new(name, format!("minio-on-{name}")).region(name)
+}
+
+/// A connection to the hub under test: the objects of `test-fixtures`' [`HubApi`] (`hub.client`,
+/// `hub.namespace`, `hub.policies()`, `hub.wait_condition(...)`, ...) and the suite's own steps.
 #[derive(Clone)]
 pub struct Hub {
-    /// API client.
-    pub client: Client,
-    /// The operator namespace.
-    pub namespace: String,
+    api: HubApi,
+}
+
+impl std::ops::Deref for Hub {
+    type Target = HubApi;
+
+    fn deref(&self) -> &HubApi {
+        &self.api
+    }
 }
 
 /// Polls `check` until it yields `Some`, for at most two minutes (a kind cluster can be slow).
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> anyhow::Result<T>
+pub async fn eventually<T, F, Fut>(what: &str, check: F) -> anyhow::Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = anyhow::Result<Option<T>>>,
 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-    loop {
-        if let Some(value) = check().await? {
-            return Ok(value);
-        }
-        if tokio::time::Instant::now() > deadline {
-            bail!("timed out waiting for: {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    poll(Patience::CLUSTER, check)
+        .await?
+        .ok_or_else(|| anyhow!("timed out waiting for: {what}"))
 }
 
 impl Hub {
@@ -117,59 +114,31 @@ impl Hub {
         let kubeconfig = Kubeconfig::read_from(&path).with_context(|| format!("reading {path}"))?;
         let config =
             kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?;
+        let namespace = std::env::var("E2E_NAMESPACE").unwrap_or_else(|_| "ramen-system".into());
         Ok(Hub {
-            client: Client::try_from(config)?,
-            namespace: std::env::var("E2E_NAMESPACE").unwrap_or_else(|_| "ramen-system".into()),
+            api: Self::seed(namespace).hub(&Client::try_from(config)?),
         })
+    }
+
+    /// What the scenarios assume: every CRD (where the hub has none), the namespace, the config, a
+    /// Secret per profiled cluster, and validated DRClusters with joined ManagedClusters of [`CLUSTERS`].
+    fn seed(namespace: String) -> HubSeed {
+        HubSeed::new(namespace, S3Credentials::new(ACCESS_KEY, SECRET_KEY))
+            .crds(CrdSet::all())
+            .config(&config())
+            .secrets(profiled_clusters().map(secret_of))
+            .field_manager(MANAGER)
+            .patience(Patience::CLUSTER)
     }
 
     /// Creates (or updates) everything the scenarios assume, idempotently.
     pub async fn set_up(&self) -> anyhow::Result<()> {
-        let crds: Api<CustomResourceDefinition> = Api::all(self.client.clone());
-        let apply = PatchParams::apply(MANAGER).force();
-        for yaml in [
-            include_str!("../../hack/crds/ocm/policy.open-cluster-management.io_policies.yaml"),
-            include_str!(
-                "../../hack/crds/ocm/policy.open-cluster-management.io_placementbindings.yaml"
-            ),
-            include_str!("../../hack/crds/ocm/apps.open-cluster-management.io_placementrules.yaml"),
-        ] {
-            // Only where the hub has none: a real OCM hub (`make e2e-real`) has OCM's own CRDs,
-            // which these minimal ones must not replace.
-            let crd: CustomResourceDefinition = serde_saphyr::from_str(yaml)?;
-            if crds.get_opt(&crd.name_any()).await?.is_none() {
-                crds.create(&PostParams::default(), &crd).await?;
-            }
-        }
-        for (_, crd) in drpolicy_api::crd::all() {
-            if crds.get_opt(&crd.name_any()).await?.is_none() {
-                crds.create(&PostParams::default(), &crd).await?;
-            }
-        }
-        let namespaces: Api<Namespace> = Api::all(self.client.clone());
-        let namespace: Namespace = serde_json::from_value(json!({
-            "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": self.namespace}
-        }))?;
-        namespaces
-            .patch(&self.namespace, &apply, &Patch::Apply(&namespace))
-            .await?;
-        self.put_config(&config_yaml()).await?;
-        for cluster in profiled_clusters() {
-            let secret: Secret = serde_json::from_value(json!({
-                "apiVersion": "v1", "kind": "Secret",
-                "metadata": {"name": secret_of(cluster), "namespace": self.namespace},
-                "stringData": {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
-            }))?;
-            self.secrets()
-                .patch(&secret_of(cluster), &apply, &Patch::Apply(&secret))
-                .await?;
-        }
         // The operator's ManagedCluster gate: a policy's clusters take part once OCM says they joined.
-        views::ensure_crds(&self.client).await?;
-        for cluster in CLUSTERS {
-            self.ensure_joined(cluster).await?;
-            self.ensure_drcluster(cluster).await?;
-        }
+        let table = table()?;
+        Self::seed(self.namespace.clone())
+            .clusters(CLUSTERS.map(|c| cluster(c).joined(table.cluster_id(c))))
+            .apply(&self.client)
+            .await?;
         Ok(())
     }
 
@@ -186,165 +155,20 @@ impl Hub {
     /// Creates a DRCluster with its profile and marks it validated, as Ramen's DRCluster controller
     /// would (the way Ramen's own envtest does).
     pub async fn ensure_drcluster(&self, name: &str) -> anyhow::Result<()> {
-        let cluster = DRCluster::new(
-            name,
-            DRClusterSpec {
-                s3_profile_name: format!("minio-on-{name}"),
-                region: Some(name.to_owned()),
-                ..Default::default()
-            },
-        );
-        if self.drclusters().get_opt(name).await?.is_none() {
-            self.drclusters()
-                .create(&PostParams::default(), &cluster)
-                .await?;
-        }
-        self.mark_drcluster_validated(name).await
+        cluster(name).ensure(&self.client).await?;
+        Ok(())
     }
 
     /// Marks DRCluster `name` validated, as Ramen's DRCluster controller would.
     pub async fn mark_drcluster_validated(&self, name: &str) -> anyhow::Result<()> {
-        let status = json!({"status": {"conditions": [{
-            "type": "Validated", "status": "True", "reason": "Succeeded",
-            "message": "Validated the cluster", "lastTransitionTime": "2026-11-26T10:00:00Z"
-        }]}});
-        self.drclusters()
-            .patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
-            .await?;
-        Ok(())
-    }
-
-    /// Replaces the RamenConfig in the operator ConfigMap.
-    pub async fn put_config(&self, yaml: &str) -> anyhow::Result<()> {
-        let configmap: ConfigMap = serde_json::from_value(json!({
-            "apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": HUB_OPERATOR_CONFIGMAP, "namespace": self.namespace},
-            "data": {RAMEN_CONFIG_KEY: yaml}
-        }))?;
-        self.configmaps()
-            .patch(
-                HUB_OPERATOR_CONFIGMAP,
-                &PatchParams::apply(MANAGER).force(),
-                &Patch::Apply(&configmap),
-            )
-            .await?;
-        Ok(())
-    }
-
-    /// Creates a DRPolicy.
-    pub async fn create_policy(&self, name: &str, clusters: &[&str]) -> anyhow::Result<()> {
-        let policy = DRPolicy::new(
-            name,
-            DRPolicySpec {
-                dr_clusters: clusters.iter().map(|c| c.to_string()).collect(),
-                scheduling_interval: "5m".into(),
-                ..Default::default()
-            },
-        );
-        self.policies()
-            .create(&PostParams::default(), &policy)
-            .await?;
+        set_validated(&self.client, name, true, None).await?;
         Ok(())
     }
 
     /// Deletes a DRPolicy and waits until it is gone.
     pub async fn delete_policy(&self, name: &str) -> anyhow::Result<()> {
-        let _ = self.policies().delete(name, &DeleteParams::default()).await;
-        eventually(&format!("drpolicy {name} gone"), || async {
-            Ok(self.policies().get_opt(name).await?.is_none().then_some(()))
-        })
-        .await
-    }
-
-    /// Waits for condition `type_` of policy `name` to have `status` and `reason`; returns its message.
-    pub async fn wait_condition(
-        &self,
-        name: &str,
-        type_: &str,
-        status: &str,
-        reason: &str,
-    ) -> anyhow::Result<String> {
-        eventually(&format!("{name} {type_}={status}/{reason}"), || async {
-            let Some(policy) = self.policies().get_opt(name).await? else {
-                return Ok(None);
-            };
-            Ok(policy
-                .condition(type_)
-                .filter(|c| c.status == status && c.reason == reason)
-                .map(|c| c.message.clone()))
-        })
-        .await
-    }
-
-    /// The clusters of PlacementRule `plrule-<secret>`, if it exists.
-    pub async fn rule_clusters(&self, secret: &str) -> anyhow::Result<Option<Vec<String>>> {
-        let rule = self.rules().get_opt(&format!("plrule-{secret}")).await?;
-        Ok(rule.map(|r| r.cluster_names().map(str::to_owned).collect()))
-    }
-
-    /// Waits until PlacementRule `plrule-<secret>` lists exactly `clusters` (`None`: does not exist).
-    pub async fn wait_rule(&self, secret: &str, clusters: Option<&[&str]>) -> anyhow::Result<()> {
-        let want: Option<Vec<String>> = clusters.map(|c| c.iter().map(|s| s.to_string()).collect());
-        eventually(&format!("plrule-{secret} = {want:?}"), || async {
-            Ok((self.rule_clusters(secret).await? == want).then_some(()))
-        })
-        .await
-    }
-
-    /// Whether hub Secret `name` carries the policy-protection finalizer.
-    pub async fn secret_finalized(&self, name: &str) -> anyhow::Result<bool> {
-        Ok(self
-            .secrets()
-            .get_opt(name)
-            .await?
-            .is_some_and(|s| s.finalizers().iter().any(|f| f == SECRET_POLICY_FINALIZER)))
-    }
-
-    /// Every object the operator wrote in the operator namespace and every DRPolicy, as JSON text.
-    pub async fn written_objects(&self) -> anyhow::Result<Vec<String>> {
-        let lp = ListParams::default();
-        let mut out = Vec::new();
-        for o in self.policies().list(&lp).await? {
-            out.push(serde_json::to_string(&o)?);
-        }
-        for o in self.ocm_policies().list(&lp).await? {
-            out.push(serde_json::to_string(&o)?);
-        }
-        for o in self.rules().list(&lp).await? {
-            out.push(serde_json::to_string(&o)?);
-        }
-        for o in self.bindings().list(&lp).await? {
-            out.push(serde_json::to_string(&o)?);
-        }
-        Ok(out)
-    }
-
-    /// DRPolicies.
-    pub fn policies(&self) -> Api<DRPolicy> {
-        Api::all(self.client.clone())
-    }
-    /// DRClusters.
-    pub fn drclusters(&self) -> Api<DRCluster> {
-        Api::all(self.client.clone())
-    }
-    /// Secrets of the operator namespace.
-    pub fn secrets(&self) -> Api<Secret> {
-        Api::namespaced(self.client.clone(), &self.namespace)
-    }
-    /// ConfigMaps of the operator namespace.
-    pub fn configmaps(&self) -> Api<ConfigMap> {
-        Api::namespaced(self.client.clone(), &self.namespace)
-    }
-    /// OCM Policies of the operator namespace.
-    pub fn ocm_policies(&self) -> Api<Policy> {
-        Api::namespaced(self.client.clone(), &self.namespace)
-    }
-    /// PlacementRules of the operator namespace.
-    pub fn rules(&self) -> Api<PlacementRule> {
-        Api::namespaced(self.client.clone(), &self.namespace)
-    }
-    /// PlacementBindings of the operator namespace.
-    pub fn bindings(&self) -> Api<PlacementBinding> {
-        Api::namespaced(self.client.clone(), &self.namespace)
+        let _ = self.api.delete_policy(name).await;
+        self.wait_policy_gone(name).await?;
+        Ok(())
     }
 }

@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use drpolicy_api::names::S3_SECRET_KEYS;
-use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -24,7 +24,6 @@ const ENCRYPTED_PREFIX: &str = "$ocm_encrypted:";
 const IV_ANNOTATION: &str = "policy.open-cluster-management.io/encryption-iv";
 /// Per-cluster Secret (in the cluster's namespace) holding the AES key.
 const KEY_SECRET: &str = "policy-encryption-key";
-const MANAGER: &str = "ramen-e2e-ocm";
 
 /// Whether the OCM propagator runs beside the hub under test.
 pub fn propagator_runs() -> bool {
@@ -33,15 +32,6 @@ pub fn propagator_runs() -> bool {
 
 fn resource(group: &str, version: &str, kind: &str, plural: &str) -> ApiResource {
     ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural)
-}
-
-fn managed_clusters() -> ApiResource {
-    resource(
-        "cluster.open-cluster-management.io",
-        "v1",
-        "ManagedCluster",
-        "managedclusters",
-    )
 }
 
 fn placement_rules() -> ApiResource {
@@ -71,17 +61,7 @@ impl Hub {
     /// Registers managed cluster `name` as OCM's registration would leave it: a ManagedCluster
     /// accepted by the hub and the cluster namespace of the same name.
     pub async fn ensure_managed_cluster(&self, name: &str) -> anyhow::Result<()> {
-        let apply = PatchParams::apply(MANAGER).force();
-        let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &managed_clusters());
-        let mut cluster = DynamicObject::new(name, &managed_clusters());
-        cluster.data = json!({"spec": {"hubAcceptsClient": true}});
-        api.patch(name, &apply, &Patch::Apply(&cluster)).await?;
-        let namespace: Namespace = serde_json::from_value(json!({
-            "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}
-        }))?;
-        Api::<Namespace>::all(self.client.clone())
-            .patch(name, &apply, &Patch::Apply(&namespace))
-            .await?;
+        test_fixtures::managed_cluster::register(&self.client, name).await?;
         Ok(())
     }
 

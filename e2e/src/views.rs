@@ -27,9 +27,7 @@
 //! # Ok(()) }
 //! ```
 
-use crate::{Hub, eventually};
 use anyhow::{Context, bail};
-use drpolicy_api::managedcluster::{CLUSTER_ID_CLAIM, CONDITION_JOINED};
 use drpolicy_api::names::class_labels::{
     GROUP_REPLICATION_ID, REPLICATION_ID, SCHEDULING_INTERVAL_PARAMETER, STORAGE_ID,
 };
@@ -38,14 +36,13 @@ use drpolicy_api::view::{
     REASON_GET_RESOURCE_PROCESSING, ViewTarget,
 };
 use drpolicy_api::{
-    DRClusterConfig, DRClusterConfigSpec, DRClusterConfigStatus, ManagedCluster,
-    ManagedClusterView, ManagedClusterViewStatus,
+    DRClusterConfig, DRClusterConfigSpec, DRClusterConfigStatus, ManagedClusterView,
+    ManagedClusterViewStatus,
 };
 use futures::StreamExt;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
@@ -53,15 +50,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
+use test_fixtures::{CrdSet, Patience};
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
-/// The minimal ManagedCluster CRD of `hack/crds/ocm/` (for hubs without OCM).
-pub const MANAGED_CLUSTER_CRD: &str =
-    include_str!("../../hack/crds/ocm/cluster.open-cluster-management.io_managedclusters.yaml");
-/// The minimal ManagedClusterView CRD of `hack/crds/ocm/` (for hubs without OCM).
-pub const MANAGED_CLUSTER_VIEW_CRD: &str =
-    include_str!("../../hack/crds/ocm/view.open-cluster-management.io_managedclusterviews.yaml");
+pub use test_fixtures::crds::{MANAGED_CLUSTER_CRD, MANAGED_CLUSTER_VIEW_CRD};
+pub use test_fixtures::managed_cluster::ManagedClusterFixture;
+
 /// The CSI provisioner (and snapshot driver) the scenario builders give every class.
 pub const DEFAULT_PROVISIONER: &str = "rbd.csi.ceph.com";
 /// Message of the success condition, as OCM's view agent writes it.
@@ -82,123 +77,13 @@ fn write_params() -> PatchParams {
 /// Creates the ManagedCluster and ManagedClusterView CRDs where the hub has none (a real OCM hub has
 /// OCM's own, which these minimal ones must not replace) and waits until both are established.
 pub async fn ensure_crds(client: &Client) -> anyhow::Result<()> {
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for yaml in [MANAGED_CLUSTER_CRD, MANAGED_CLUSTER_VIEW_CRD] {
-        let crd: CustomResourceDefinition = serde_saphyr::from_str(yaml)?;
-        let name = crd.name_any();
-        if crds.get_opt(&name).await?.is_none() {
-            crds.create(&PostParams::default(), &crd)
-                .await
-                .with_context(|| format!("creating CRD {name}"))?;
-        }
-        eventually(&format!("CRD {name} established"), || async {
-            let crd = crds.get(&name).await?;
-            let established = crd
-                .status
-                .and_then(|s| s.conditions)
-                .unwrap_or_default()
-                .iter()
-                .any(|c| c.type_ == "Established" && c.status == "True");
-            Ok(established.then_some(()))
-        })
-        .await?;
-    }
+    let set = CrdSet {
+        managed_clusters: true,
+        views: true,
+        ..CrdSet::none()
+    };
+    test_fixtures::crds::install(client, set, Patience::CLUSTER).await?;
     Ok(())
-}
-
-// ---------------------------------------------------------------------------------------------------
-// ManagedClusters
-
-/// A managed cluster as OCM's registration leaves it on the hub: a ManagedCluster accepted by the hub,
-/// its cluster namespace, and — once joined — the `ManagedClusterJoined` condition and the cluster ID
-/// claim `id.k8s.io`. The variants that are not joined or lack the claim exist to test Ramen's
-/// instance check (§3).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ManagedClusterFixture {
-    /// Cluster name (also its namespace and its DRCluster's name).
-    pub name: String,
-    /// Value of the `id.k8s.io` claim; `None`: no claim.
-    pub cluster_id: Option<String>,
-    /// Whether the cluster has joined the hub (`ManagedClusterJoined=True`).
-    pub joined: bool,
-}
-
-impl ManagedClusterFixture {
-    /// A joined cluster `name` whose `id.k8s.io` claim is `cluster_id`.
-    pub fn joined(name: impl Into<String>, cluster_id: impl Into<String>) -> Self {
-        Self {
-            name: name.into(),
-            cluster_id: Some(cluster_id.into()),
-            joined: true,
-        }
-    }
-
-    /// The same cluster without the `id.k8s.io` claim.
-    pub fn without_claim(mut self) -> Self {
-        self.cluster_id = None;
-        self
-    }
-
-    /// The same cluster before it joined: no `ManagedClusterJoined` condition.
-    pub fn not_joined(mut self) -> Self {
-        self.joined = false;
-        self
-    }
-
-    /// The ManagedCluster status OCM's registration writes for this cluster, conditions stamped `now`.
-    pub fn status(&self, now: Timestamp) -> Value {
-        let condition = |type_: &str, reason: &str, message: &str| {
-            json!({"type": type_, "status": "True", "reason": reason, "message": message,
-                   "lastTransitionTime": Time(now)})
-        };
-        let conditions: Vec<Value> = if self.joined {
-            vec![
-                condition(
-                    CONDITION_JOINED,
-                    "ManagedClusterJoined",
-                    "Managed cluster joined",
-                ),
-                condition(
-                    "ManagedClusterConditionAvailable",
-                    "ManagedClusterAvailable",
-                    "Managed cluster is available",
-                ),
-            ]
-        } else {
-            Vec::new()
-        };
-        let claims: Vec<Value> = self
-            .cluster_id
-            .iter()
-            .map(|id| json!({"name": CLUSTER_ID_CLAIM, "value": id}))
-            .collect();
-        json!({"conditions": conditions, "clusterClaims": claims})
-    }
-
-    /// Creates or updates the ManagedCluster and its namespace (through [`Hub::ensure_managed_cluster`])
-    /// and writes its status; the status is left alone when it already says what this fixture says.
-    pub async fn ensure(&self, client: &Client) -> anyhow::Result<ManagedCluster> {
-        let hub = Hub {
-            client: client.clone(),
-            namespace: String::new(),
-        };
-        hub.ensure_managed_cluster(&self.name)
-            .await
-            .with_context(|| format!("registering ManagedCluster {}", self.name))?;
-        let api: Api<ManagedCluster> = Api::all(client.clone());
-        let current = api
-            .get(&self.name)
-            .await
-            .with_context(|| format!("reading ManagedCluster {}", self.name))?;
-        if current.is_joined() == self.joined && current.cluster_id() == self.cluster_id.as_deref()
-        {
-            return Ok(current);
-        }
-        let patch = json!({"status": self.status(Timestamp::now())});
-        api.patch_status(&self.name, &write_params(), &Patch::Merge(&patch))
-            .await
-            .with_context(|| format!("writing the status of ManagedCluster {}", self.name))
-    }
 }
 
 // ---------------------------------------------------------------------------------------------------

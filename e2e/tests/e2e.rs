@@ -38,7 +38,7 @@ async fn create_share_and_delete_policies() -> anyhow::Result<()> {
     for cluster in [DR1, DR2] {
         hub.wait_rule(&secret_of(cluster), Some(&[DR1, DR2]))
             .await?;
-        assert!(hub.secret_finalized(&secret_of(cluster)).await?);
+        assert!(hub.secret_has_finalizer(&secret_of(cluster)).await?);
         hub.ocm_policies().get(&secret_of(cluster)).await?;
         hub.bindings()
             .get(&format!("plbinding-{}", secret_of(cluster)))
@@ -54,13 +54,13 @@ async fn create_share_and_delete_policies() -> anyhow::Result<()> {
     hub.delete_policy("e2e-first").await?;
     hub.wait_rule(&secret_of(DR2), Some(&[DR2, DR3])).await?;
     hub.wait_rule(&secret_of(DR1), None).await?;
-    assert!(!hub.secret_finalized(&secret_of(DR1)).await?);
+    assert!(!hub.secret_has_finalizer(&secret_of(DR1)).await?);
 
     hub.delete_policy("e2e-second").await?;
     for cluster in e2e::CLUSTERS {
         hub.wait_rule(&secret_of(cluster), None).await?;
         eventually("secret finalizer released", || async {
-            Ok((!hub.secret_finalized(&secret_of(cluster)).await?).then_some(()))
+            Ok((!hub.secret_has_finalizer(&secret_of(cluster)).await?).then_some(()))
         })
         .await?;
     }

@@ -34,11 +34,14 @@ use std::time::{Duration, Instant};
 use test_apiserver::{Hooks, Mark, RequestRecord, ServerConfig, TestApiServer};
 use tokio::task::JoinHandle;
 
+use test_fixtures::S3Credentials;
+use test_fixtures::seed::ensure_namespace;
+
 use crate::hub::{self, ASYNC_INTERVAL, ConfigOptions, NAMESPACE, Profile, SYNC_INTERVAL};
 use crate::leak::{self, Needles};
 use crate::managed::{self, Agents};
 use crate::operator::{Operator, OperatorOptions};
-use crate::requests::Counts;
+use crate::requests::{Counts, HARNESS_AGENT};
 
 /// The operator's condition saying the peer classes were computed from every cluster's answers.
 pub const PEER_CLASSES_COMPUTED: &str = "PeerClassesComputed";
@@ -255,7 +258,7 @@ impl Layout {
 
     /// DRPolicy `j` as seeded.
     pub fn drpolicy(&self, j: usize) -> DRPolicy {
-        hub::drpolicy_every(&self.policy(j), &self.policy_clusters(j), self.interval(j))
+        test_fixtures::drpolicy(&self.policy(j), &self.policy_clusters(j), self.interval(j))
     }
 
     /// The RamenConfig.
@@ -395,37 +398,20 @@ impl MinimalWrites {
 /// Seeds a hub: CRDs, namespace, ConfigMap, S Secrets, C validated DRClusters with joined
 /// ManagedClusters, N unrelated Secrets in other namespaces, P DRPolicies.
 pub async fn seed(client: &Client, layout: &Layout, args: &BenchArgs) -> anyhow::Result<()> {
-    hub::install_crds(client).await?;
-    hub::create_namespace(client, NAMESPACE).await?;
-    let configmaps: Api<ConfigMap> = Api::namespaced(client.clone(), NAMESPACE);
-    configmaps
-        .create(
-            &PostParams::default(),
-            &hub::configmap(&layout.config_yaml()),
-        )
+    let credentials = S3Credentials::new(ACCESS_KEY, SECRET_KEY);
+    hub::seed(layout.config_yaml(), credentials)
+        .secrets((0..layout.profiles).map(|k| layout.profile(k).secret))
+        .clusters((0..layout.clusters).map(|i| {
+            let profile = layout.profile(layout.profile_of(i)).name;
+            hub::seed_cluster(&layout.cluster(i), &profile)
+        }))
+        .apply(client)
         .await?;
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), NAMESPACE);
-    for k in 0..layout.profiles {
-        let name = layout.profile(k).secret;
-        secrets
-            .create(
-                &PostParams::default(),
-                &hub::s3_secret(NAMESPACE, &name, ACCESS_KEY, SECRET_KEY),
-            )
-            .await?;
-    }
-    hub::for_each_parallel(0..layout.clusters, 32, |i| async move {
-        let name = layout.cluster(i);
-        hub::register_managed_cluster(client, &name).await?;
-        let profile = layout.profile(layout.profile_of(i)).name;
-        hub::create_validated_drcluster(client, &name, &profile).await
-    })
-    .await?;
 
     let per_namespace = 1000;
     let namespaces = args.unrelated.div_ceil(per_namespace);
     for n in 0..namespaces {
-        hub::create_namespace(client, &format!("unrelated-{n:03}")).await?;
+        ensure_namespace(client, &format!("unrelated-{n:03}"), HARNESS_AGENT).await?;
     }
     let blob: Vec<u8> = (0..args.unrelated_bytes)
         .map(|i| b"abcdefghijklmnopqrstuvwxyz0123456789"[i % 36])
@@ -1147,6 +1133,19 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Results> {
 
     eprintln!("hub-bench: forced relist");
     let relist = measure(&server, &operator, Some(0), timeout, || async {
+        // An object no watch of the operator sees moves the server's resourceVersion past every
+        // watch's, so that each one must re-list after the compaction (a watch at the current
+        // version could resume without one).
+        let unseen = ConfigMap {
+            metadata: kube::api::ObjectMeta {
+                name: Some("hub-bench-unseen".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        Api::<ConfigMap>::namespaced(client.clone(), NAMESPACE)
+            .create(&kube::api::PostParams::default(), &unseen)
+            .await?;
         server.compact_history();
         server.close_watches();
         Ok(())
@@ -1202,17 +1201,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Results> {
         )
         .collect();
     let raw = crate::state::Raw::read(&client).await?;
-    let objects = raw.written_objects()?;
-    let log = operator.log()?;
     let needles = Needles::new([ACCESS_KEY, SECRET_KEY, ROTATED_KEY]);
-    let leaks = leak::check(
-        &needles,
-        objects.iter().map(|(p, j)| (p.clone(), j.as_str())),
-        &log,
-    )
-    .into_iter()
-    .map(|l| l.place)
-    .collect();
+    let leaks = leak::places(&needles, &raw, &operator)?;
 
     operator.stop().await?;
     if agents.any_finished() {
@@ -1445,7 +1435,7 @@ pub fn table(r: &Results) -> String {
         ),
     );
     row(
-        "resync: watches dropped + history compacted (relist, no change)",
+        "resync: every watch dropped, history compacted (each kind re-lists; no change)",
         format!(
             "{} requests ({}), {} writes, {} reconciles, {} distribution runs",
             r.relist.requests.total,
@@ -1454,8 +1444,12 @@ pub fn table(r: &Results) -> String {
             r.relist.reconciles,
             r.relist.distributions
         ),
-        "0 writes",
-        Some(r.relist.requests.writes == 0),
+        "0 writes, 0 reconciles, 0 distribution runs",
+        Some(
+            r.relist.requests.writes == 0
+                && r.relist.reconciles == 0
+                && r.relist.distributions == 0,
+        ),
     );
     row(
         "ConfigMap touched, no effective change",

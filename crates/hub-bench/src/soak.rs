@@ -38,12 +38,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use test_apiserver::{FaultAction, RequestFilter, ServerConfig, TestApiServer};
+use test_fixtures::seed::ensure_namespace;
+use test_fixtures::{ManagedClusterFixture, S3Credentials};
 
 use crate::hub::{self, ConfigOptions, NAMESPACE, Profile};
 use crate::leak::{self, Needles};
 use crate::managed::{self, Agents};
 use crate::operator::{Operator, OperatorOptions};
-use crate::requests::{Counts, is_operator};
+use crate::requests::{Counts, HARNESS_AGENT, is_operator};
 use crate::state::{Raw, Snapshot};
 
 /// Options of `hub-soak`.
@@ -257,6 +259,15 @@ impl Model {
                     && clusters.iter().any(|c| self.clusters.get(c) == Some(&true))))
     }
 
+    /// The Secrets that exist (not deleted by the script).
+    fn existing_secrets(&self) -> Vec<String> {
+        self.secrets
+            .iter()
+            .filter(|(_, e)| **e)
+            .map(|(n, _)| n.clone())
+            .collect()
+    }
+
     fn referenced(&self, cluster: &str) -> bool {
         self.live.values().any(|cs| cs.iter().any(|c| c == cluster))
     }
@@ -332,12 +343,7 @@ fn script(seed: u64, steps: usize) -> (Vec<Op>, Vec<String>) {
                 })
             }
             51..=58 => {
-                let names: Vec<String> = m
-                    .secrets
-                    .iter()
-                    .filter(|(_, e)| **e)
-                    .map(|(n, _)| n.clone())
-                    .collect();
+                let names = m.existing_secrets();
                 pick(&mut rng, &names).cloned().map(|name| {
                     let value = format!("soak-rotated-{seed}-{n}-value");
                     values.push(value.clone());
@@ -345,12 +351,7 @@ fn script(seed: u64, steps: usize) -> (Vec<Op>, Vec<String>) {
                 })
             }
             59..=63 => {
-                let names: Vec<String> = m
-                    .secrets
-                    .iter()
-                    .filter(|(_, e)| **e)
-                    .map(|(n, _)| n.clone())
-                    .collect();
+                let names = m.existing_secrets();
                 pick(&mut rng, &names).cloned().map(|name| {
                     m.secrets.insert(name.clone(), false);
                     Op::DeleteSecret { name }
@@ -518,7 +519,7 @@ async fn play(client: &Client, seed: u64, op: &Op) -> anyhow::Result<()> {
     let dp = DeleteParams::default();
     match op {
         Op::CreatePolicy { name, clusters } => {
-            let policy = hub::drpolicy(name, clusters);
+            let policy = test_fixtures::drpolicy(name, clusters, hub::ASYNC_INTERVAL);
             retry("create policy", || policies.create(&pp, &policy)).await?;
         }
         Op::DeletePolicy { name, barrier } => {
@@ -533,7 +534,7 @@ async fn play(client: &Client, seed: u64, op: &Op) -> anyhow::Result<()> {
             delete_retry("delete policy", || policies.delete(name, &dp)).await?;
         }
         Op::CreateDrpc { name, policy } => {
-            let drpc = hub::drpc(APPS, name, policy)?;
+            let drpc = test_fixtures::drpc(APPS, name, policy);
             retry("create drpc", || drpcs.create(&pp, &drpc)).await?;
         }
         Op::DeleteDrpc { name } => {
@@ -551,7 +552,7 @@ async fn play(client: &Client, seed: u64, op: &Op) -> anyhow::Result<()> {
                 Ok(secrets.get_opt(name).await?.is_none())
             })
             .await?;
-            let secret = hub::s3_secret(NAMESPACE, name, &access_key(seed), &secret_key(seed));
+            let secret = test_fixtures::s3_secret(NAMESPACE, name, &credentials(seed));
             retry("recreate secret", || secrets.create(&pp, &secret)).await?;
         }
         Op::CreateDrcluster { name } => {
@@ -645,38 +646,31 @@ fn secret_key(seed: u64) -> String {
     format!("soak-secret-key-{seed:04}")
 }
 
+/// The values of every Secret of the run of `seed`.
+fn credentials(seed: u64) -> S3Credentials {
+    S3Credentials::new(access_key(seed), secret_key(seed))
+}
+
 /// Seeds the soak hub: CRDs, namespaces, the base config, the Secrets, a joined ManagedCluster for
 /// every cluster (the ghost too), seven validated DRClusters and the metro policy.
 async fn seed_hub(client: &Client, seed: u64) -> anyhow::Result<()> {
-    hub::install_crds(client).await?;
-    hub::create_namespace(client, NAMESPACE).await?;
-    hub::create_namespace(client, APPS).await?;
-    Api::<ConfigMap>::namespaced(client.clone(), NAMESPACE)
-        .create(
-            &PostParams::default(),
-            &hub::configmap(&config_yaml(ConfigVariant::Base)),
+    hub::seed(config_yaml(ConfigVariant::Base), credentials(seed))
+        .secrets(PROFILES.map(secret_name))
+        .clusters(
+            CLUSTERS
+                .iter()
+                .chain(&METRO)
+                .filter(|c| **c != GHOST)
+                .map(|c| hub::seed_cluster(c, &profile_of(c))),
         )
+        .apply(client)
         .await?;
-    for profile in PROFILES {
-        Api::<Secret>::namespaced(client.clone(), NAMESPACE)
-            .create(
-                &PostParams::default(),
-                &hub::s3_secret(
-                    NAMESPACE,
-                    &secret_name(profile),
-                    &access_key(seed),
-                    &secret_key(seed),
-                ),
-            )
-            .await?;
-    }
-    for cluster in CLUSTERS.iter().chain(&METRO) {
-        hub::register_managed_cluster(client, cluster).await?;
-    }
-    for cluster in CLUSTERS.iter().chain(&METRO).filter(|c| **c != GHOST) {
-        hub::create_validated_drcluster(client, cluster, &profile_of(cluster)).await?;
-    }
-    let metro = hub::drpolicy_every(METRO_POLICY, &METRO.map(str::to_owned), hub::SYNC_INTERVAL);
+    // The ghost: a joined ManagedCluster without a DRCluster.
+    ManagedClusterFixture::joined(GHOST, hub::cluster_id(GHOST))
+        .ensure(client)
+        .await?;
+    ensure_namespace(client, APPS, HARNESS_AGENT).await?;
+    let metro = test_fixtures::drpolicy(METRO_POLICY, &METRO, hub::SYNC_INTERVAL);
     Api::<DRPolicy>::all(client.clone())
         .create(&PostParams::default(), &metro)
         .await?;
@@ -690,18 +684,7 @@ async fn inject_faults(server: Arc<TestApiServer>, seed: u64, percent: u32, stop
     let hooks = server.hooks();
     let mut mark = hooks.mark();
     let mut next_drop = Instant::now() + Duration::from_millis(rng.random_range(500..1500));
-    const WATCHED: [&str; 10] = [
-        "drpolicies",
-        "drclusters",
-        "drplacementcontrols",
-        "secrets",
-        "configmaps",
-        "policies",
-        "placementrules",
-        "placementbindings",
-        "managedclusters",
-        "managedclusterviews",
-    ];
+    const WATCHED: [&str; 10] = test_fixtures::hub_api::WATCHED_RESOURCES;
     while !stop.load(Ordering::SeqCst) {
         tokio::time::sleep(Duration::from_millis(20)).await;
         let seen = hooks.requests_since(mark);
@@ -880,16 +863,7 @@ pub async fn run_once(
         violations.push("the ConfigMap has no backup label".into());
     }
     let needles = Needles::new(values.iter().map(String::as_str));
-    let objects = raw.written_objects()?;
-    let log = operator.log()?;
-    let leaks = leak::check(
-        &needles,
-        objects.iter().map(|(p, j)| (p.clone(), j.as_str())),
-        &log,
-    )
-    .into_iter()
-    .map(|l| l.place)
-    .collect();
+    let leaks = leak::places(&needles, &raw, &operator)?;
     operator.stop().await?;
     if agents.any_finished() {
         violations.push("the OCM view agent ended before the run did".into());

@@ -133,7 +133,9 @@ pub async fn run_controller(
     let shared_cell: SharedCell = Arc::new(OnceLock::new());
     let base =
         watcher::Config::default().timeout(liveness::watch_timeout(&options.liveness.limits()));
+    let (policy_store, policy_writer) = reflector::store::<DRPolicy>();
     let secondary = watches::start_secondary(
+        policy_store.clone(),
         &client,
         &base,
         &options.namespace,
@@ -141,7 +143,6 @@ pub async fn run_controller(
         requeue.clone(),
         &options.metrics,
     );
-    let (policy_store, policy_writer) = reflector::store::<DRPolicy>();
     let stream = watches::policies::policy_stream(
         &client,
         &base,
@@ -153,8 +154,8 @@ pub async fn run_controller(
     );
     let hub = Arc::new(HubView::new(
         options.namespace.clone(),
-        secondary.caches(policy_store.clone()),
-        secondary.managed_cluster_api.clone(),
+        secondary.caches.clone(),
+        secondary.clusters.managed_cluster_api.clone(),
     ));
     let shared = Arc::new(Shared {
         hub: hub.clone(),
@@ -165,10 +166,10 @@ pub async fn run_controller(
 
     let caches = hub.caches.clone();
     let (managed_cluster_api, view_api) = (
-        secondary.managed_cluster_api.clone(),
-        secondary.view_api.clone(),
+        secondary.clusters.managed_cluster_api.clone(),
+        secondary.clusters.view_api.clone(),
     );
-    let views = secondary.view_client.clone();
+    let views = secondary.clusters.view_client.clone();
     let synced = async move {
         caches.drclusters.wait_until_ready().await?;
         caches.drpcs.wait_until_ready().await?;

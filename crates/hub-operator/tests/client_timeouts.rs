@@ -12,7 +12,7 @@ use test_apiserver::{FaultAction, RequestFilter};
 
 #[tokio::test]
 async fn a_hung_status_write_is_abandoned_and_retried() {
-    let hub = Hub::prepared(support::CONFIG).await;
+    let hub = Hub::prepared(&support::config()).await;
     let timeouts = Timeouts {
         request: Duration::from_secs(2),
         ..Timeouts::default()
@@ -36,8 +36,7 @@ async fn a_hung_status_write_is_abandoned_and_retried() {
             let _ = rx.await;
         }),
     ));
-    hub.create_policy("p1", &["dr1", "dr2"]).await;
-    hub.wait_distributed("p1").await;
+    hub.create_distributed("p1", &["dr1", "dr2"]).await;
     assert_eq!(
         hub.server.hooks().pending_faults(),
         0,

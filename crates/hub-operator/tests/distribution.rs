@@ -6,30 +6,52 @@ use drpolicy_api::names::{
     CREATED_BY_RAMEN_LABEL, SECRET_POLICY_FINALIZER, SECRET_POLICY_FINALIZER_VELERO,
 };
 use kube::ResourceExt;
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
+use kube::api::{DeleteParams, Patch, PatchParams};
 use pretty_assertions::assert_eq;
 use std::collections::BTreeMap;
 use std::time::Duration;
-use support::{CONFIG, Hub, eventually};
-use test_apiserver::{FaultAction, RequestFilter};
+use support::{Hub, NS, config, eventually, profile};
+use test_apiserver::{FaultAction, RequestFilter, RequestRecord};
+use test_fixtures::RamenConfigYaml;
 
 /// A config with profiles `minio-on-dr1` … `minio-on-dr{clusters}`, cluster `dri` using Secret
 /// `ramen-s3-secret-dr{(i-1) % 3 + 1}`.
-fn config_with_clusters(clusters: usize) -> String {
-    let mut yaml = String::from(
-        "apiVersion: ramendr.openshift.io/v1alpha1\nkind: RamenConfig\n\
-         drClusterOperator:\n  deploymentAutomationEnabled: true\n  \
-         s3SecretDistributionEnabled: true\n  namespaceName: ramen-system\ns3StoreProfiles:\n",
-    );
-    for i in 1..=clusters {
-        let secret = (i - 1) % 3 + 1;
-        yaml.push_str(&format!(
-            "- s3ProfileName: minio-on-dr{i}\n  s3Bucket: bucket\n  \
-             s3CompatibleEndpoint: http://10.0.0.{i}:30000\n  s3Region: r{i}\n  \
-             s3SecretRef: {{name: ramen-s3-secret-dr{secret}, namespace: ramen-system}}\n"
-        ));
+fn config_with_clusters(clusters: usize) -> RamenConfigYaml {
+    RamenConfigYaml::hub((1..=clusters).map(|i| {
+        profile(
+            i,
+            (i - 1) % 3 + 1,
+            &format!("http://10.0.0.{i}:30000"),
+            &format!("r{i}"),
+        )
+    }))
+    .operator_namespace(NS)
+}
+
+/// The writes since `mark` of the requests `keep` keeps, counted by `verb resource[/subresource]`.
+fn count_writes(
+    hub: &Hub,
+    mark: test_apiserver::Mark,
+    keep: impl Fn(&RequestRecord) -> bool,
+) -> BTreeMap<String, usize> {
+    let mut writes: BTreeMap<String, usize> = BTreeMap::new();
+    for request in hub
+        .server
+        .hooks()
+        .writes_since(mark)
+        .iter()
+        .filter(|r| keep(r))
+    {
+        let resource = if request.subresource.is_empty() {
+            request.resource.clone()
+        } else {
+            format!("{}/{}", request.resource, request.subresource)
+        };
+        *writes
+            .entry(format!("{} {resource}", request.verb))
+            .or_default() += 1;
     }
-    yaml
+    writes
 }
 
 #[tokio::test]
@@ -63,17 +85,7 @@ async fn a_hub_full_of_policies_converges_with_the_minimal_writes() {
     }
     hub.quiet().await;
 
-    let mut writes: BTreeMap<String, usize> = BTreeMap::new();
-    for request in hub.server.hooks().writes_since(mark) {
-        let resource = if request.subresource.is_empty() {
-            request.resource.clone()
-        } else {
-            format!("{}/{}", request.resource, request.subresource)
-        };
-        *writes
-            .entry(format!("{} {resource}", request.verb))
-            .or_default() += 1;
-    }
+    let writes = count_writes(&hub, mark, |_| true);
     let expected: BTreeMap<String, usize> = [
         // The ConfigMap's backup label.
         ("patch configmaps", 1),
@@ -100,17 +112,13 @@ async fn a_hub_full_of_policies_converges_with_the_minimal_writes() {
 #[tokio::test]
 async fn a_deleting_secret_whose_profile_left_the_config_is_released() {
     let hub = Hub::running().await;
-    hub.create_policy("p1", &["dr1", "dr2"]).await;
-    hub.wait_distributed("p1").await;
+    hub.create_distributed("p1", &["dr1", "dr2"]).await;
     assert!(hub.secret_has_finalizer("ramen-s3-secret-dr1").await);
 
     // The profile naming the Secret leaves the config: nothing needs the Secret any more.
-    let trimmed = CONFIG.replace(
-        "  s3SecretRef: {name: ramen-s3-secret-dr1, namespace: ramen-system}\n",
-        "  s3SecretRef: {name: ramen-s3-secret-dr3, namespace: ramen-system}\n",
-    );
-    assert_ne!(trimmed, CONFIG);
-    hub.put_config(&trimmed).await;
+    let trimmed = config().profile_secret("minio-on-dr1", "ramen-s3-secret-dr3");
+    assert_ne!(trimmed, config());
+    hub.put_config(&trimmed.yaml()).await;
     hub.secrets()
         .delete("ramen-s3-secret-dr1", &DeleteParams::default())
         .await
@@ -131,8 +139,7 @@ async fn a_deleting_secret_whose_profile_left_the_config_is_released() {
 #[tokio::test]
 async fn a_deletion_is_blocked_by_a_drpc_the_cache_has_not_seen_yet() {
     let hub = Hub::running().await;
-    hub.create_policy("p1", &["dr1", "dr2"]).await;
-    hub.wait_distributed("p1").await;
+    hub.create_distributed("p1", &["dr1", "dr2"]).await;
 
     // The DRPlacementControl watch is cut and comes back only after 3 s: the cache is blind meanwhile.
     hub.server.hooks().add_latency(
@@ -142,24 +149,19 @@ async fn a_deletion_is_blocked_by_a_drpc_the_cache_has_not_seen_yet() {
         Duration::from_secs(3),
     );
     hub.server.close_watches();
-    hub.create_drpc("app", "app-drpc", "p1").await;
-    hub.delete_policy("p1").await;
-    let message = hub.wait_deletion_blocked("p1").await;
-    assert!(message.contains("app/app-drpc"), "{message}");
+    hub.delete_protecting_policy("p1").await;
     hub.server.hooks().clear_faults();
     assert!(
         hub.rule_clusters("ramen-s3-secret-dr1").await.is_some(),
         "nothing removed while blocked"
     );
 
-    hub.delete_drpc("app", "app-drpc").await;
-    hub.wait_policy_gone("p1").await;
-    assert_eq!(hub.ocm_object_count().await, 0);
+    hub.unblock_deletion("p1").await;
 }
 
 #[tokio::test]
 async fn an_unavailable_secret_is_reported_without_naming_other_policies() {
-    let config = CONFIG.replace("{name: ramen-s3-secret-dr3,", "{name: absent-secret,");
+    let config = config().profile_secret("minio-on-dr3", "absent-secret");
     let mut hub = Hub::prepared(&config).await;
     hub.start_operator().await;
     hub.create_policy("p1", &["dr1", "dr3"]).await;
@@ -189,10 +191,7 @@ async fn an_unavailable_secret_is_reported_without_naming_other_policies() {
 
 #[tokio::test]
 async fn a_blocked_deletion_still_holds_and_gets_distribution_when_it_is_enabled() {
-    let disabled = CONFIG.replace(
-        "s3SecretDistributionEnabled: true",
-        "s3SecretDistributionEnabled: false",
-    );
+    let disabled = config().distribution(false);
     let mut hub = Hub::prepared(&disabled).await;
     hub.start_operator().await;
     hub.create_policy("p1", &["dr1", "dr2"]).await;
@@ -204,21 +203,18 @@ async fn a_blocked_deletion_still_holds_and_gets_distribution_when_it_is_enabled
     hub.wait_deletion_blocked("p1").await;
 
     // Its applications still rely on it: enabling distribution delivers its secrets.
-    hub.put_config(CONFIG).await;
+    hub.put_config(&config().yaml()).await;
     hub.wait_rule("ramen-s3-secret-dr1", &["dr1", "dr2"]).await;
     hub.wait_rule("ramen-s3-secret-dr2", &["dr1", "dr2"]).await;
 
-    hub.delete_drpc("app", "app-drpc").await;
-    hub.wait_policy_gone("p1").await;
-    assert_eq!(hub.ocm_object_count().await, 0);
+    hub.unblock_deletion("p1").await;
     assert!(!hub.secret_has_finalizer("ramen-s3-secret-dr1").await);
 }
 
 #[tokio::test]
 async fn a_restart_removes_nothing_while_the_policy_cache_is_still_listing() {
     let mut hub = Hub::running().await;
-    hub.create_policy("p1", &["dr1", "dr2"]).await;
-    hub.wait_distributed("p1").await;
+    hub.create_distributed("p1", &["dr1", "dr2"]).await;
     hub.quiet().await;
     hub.stop_operator().await;
 
@@ -227,14 +223,7 @@ async fn a_restart_removes_nothing_while_the_policy_cache_is_still_listing() {
     let unlabel = serde_json::json!({"metadata": {"labels": {
         drpolicy_api::names::OCM_BACKUP_LABEL: null
     }}});
-    hub.configmaps()
-        .patch(
-            drpolicy_api::names::HUB_OPERATOR_CONFIGMAP,
-            &kube::api::PatchParams::default(),
-            &kube::api::Patch::Merge(&unlabel),
-        )
-        .await
-        .unwrap();
+    hub.patch_configmap(&unlabel).await;
     hub.server.hooks().add_latency(
         RequestFilter::any().verb("list").resource("drpolicies"),
         Duration::from_secs(2),
@@ -253,9 +242,9 @@ async fn a_restart_removes_nothing_while_the_policy_cache_is_still_listing() {
     hub.wait_rule("ramen-s3-secret-dr1", &["dr1", "dr2"]).await;
 }
 
-/// [`CONFIG`] with the velero format on (Velero in namespace `velero`).
-fn velero_config() -> String {
-    format!("{CONFIG}kubeObjectProtection:\n  veleroNamespaceName: velero\n")
+/// [`config`] with the velero format on (Velero in namespace `velero`).
+fn velero_config() -> RamenConfigYaml {
+    config().velero("velero")
 }
 
 /// A hub running with the velero format on.
@@ -271,78 +260,18 @@ const DISTRIBUTION_RESOURCES: [&str; 4] =
 
 /// The writes of secret distribution since `mark`, counted by `verb resource`.
 fn write_counts(hub: &Hub, mark: test_apiserver::Mark) -> BTreeMap<String, usize> {
-    let mut writes: BTreeMap<String, usize> = BTreeMap::new();
-    for request in hub
-        .server
-        .hooks()
-        .writes_since(mark)
-        .into_iter()
-        .filter(|r| DISTRIBUTION_RESOURCES.contains(&r.resource.as_str()))
-    {
-        let resource = if request.subresource.is_empty() {
-            request.resource.clone()
-        } else {
-            format!("{}/{}", request.resource, request.subresource)
-        };
-        *writes
-            .entry(format!("{} {resource}", request.verb))
-            .or_default() += 1;
-    }
-    writes
+    count_writes(hub, mark, |r| {
+        DISTRIBUTION_RESOURCES.contains(&r.resource.as_str())
+    })
 }
 
 fn counts(list: &[(&str, usize)]) -> BTreeMap<String, usize> {
     list.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
 }
 
-async fn finalizers(hub: &Hub, secret: &str) -> Option<Vec<String>> {
-    Some(
-        hub.secrets()
-            .get_opt(secret)
-            .await
-            .unwrap()?
-            .finalizers()
-            .to_vec(),
-    )
-}
-
 async fn trigger(hub: &Hub, policy: &str) -> Option<String> {
     let policy = hub.ocm_policies().get_opt(policy).await.unwrap()?;
     policy.trigger().map(str::to_owned)
-}
-
-async fn ocm_names(hub: &Hub) -> Vec<String> {
-    let lp = ListParams::default();
-    let mut names: Vec<String> = Vec::new();
-    names.extend(
-        hub.ocm_policies()
-            .list(&lp)
-            .await
-            .unwrap()
-            .items
-            .iter()
-            .map(|o| o.name_any()),
-    );
-    names.extend(
-        hub.rules()
-            .list(&lp)
-            .await
-            .unwrap()
-            .items
-            .iter()
-            .map(|o| o.name_any()),
-    );
-    names.extend(
-        hub.bindings()
-            .list(&lp)
-            .await
-            .unwrap()
-            .items
-            .iter()
-            .map(|o| o.name_any()),
-    );
-    names.sort();
-    names
 }
 
 #[tokio::test]
@@ -351,13 +280,12 @@ async fn the_velero_format_is_distributed_with_the_minimal_writes_and_a_converge
     let mut hub = Hub::prepared(&velero_config()).await;
     let mark = hub.server.hooks().mark();
     hub.start_operator().await;
-    hub.create_policy("p1", &["dr1", "dr2"]).await;
-    hub.wait_distributed("p1").await;
+    hub.create_distributed("p1", &["dr1", "dr2"]).await;
     for secret in ["ramen-s3-secret-dr1", "ramen-s3-secret-dr2"] {
         hub.wait_rule(secret, &["dr1", "dr2"]).await;
         hub.wait_rule(&format!("v{secret}"), &["dr1", "dr2"]).await;
         assert_eq!(
-            finalizers(&hub, secret).await.unwrap(),
+            hub.secret_finalizers(secret).await.unwrap(),
             [SECRET_POLICY_FINALIZER, SECRET_POLICY_FINALIZER_VELERO]
         );
         let version = hub.secrets().get(secret).await.unwrap().resource_version();
@@ -386,14 +314,7 @@ async fn the_velero_format_is_distributed_with_the_minimal_writes_and_a_converge
     let before = runs();
     let mark = hub.server.hooks().mark();
     let touch = serde_json::json!({"metadata": {"annotations": {"touched": "yes"}}});
-    hub.configmaps()
-        .patch(
-            drpolicy_api::names::HUB_OPERATOR_CONFIGMAP,
-            &PatchParams::default(),
-            &Patch::Merge(&touch),
-        )
-        .await
-        .unwrap();
+    hub.patch_configmap(&touch).await;
     hub.quiet().await;
     assert_eq!(
         write_counts(&hub, mark),
@@ -407,19 +328,12 @@ async fn the_velero_format_is_distributed_with_the_minimal_writes_and_a_converge
 async fn a_secret_rotation_refreshes_the_velero_policy_too() {
     // Ramen HEAD refreshes only the ramen-format Policy (BH1).
     let hub = velero_hub().await;
-    hub.create_policy("p1", &["dr1", "dr2"]).await;
-    hub.wait_distributed("p1").await;
+    hub.create_distributed("p1", &["dr1", "dr2"]).await;
     hub.wait_rule("vramen-s3-secret-dr1", &["dr1", "dr2"]).await;
     let rotate = serde_json::json!({"data": {"AWS_SECRET_ACCESS_KEY": "cm90YXRlZA=="}});
     let rotated = hub
-        .secrets()
-        .patch(
-            "ramen-s3-secret-dr1",
-            &PatchParams::default(),
-            &Patch::Merge(&rotate),
-        )
+        .patch_secret("ramen-s3-secret-dr1", &rotate)
         .await
-        .unwrap()
         .resource_version();
     eventually("both Policies carry the rotated version", || async {
         let ramen = trigger(&hub, "ramen-s3-secret-dr1").await;
@@ -433,15 +347,14 @@ async fn a_secret_rotation_refreshes_the_velero_policy_too() {
 async fn a_deleted_secret_is_released_from_both_formats_while_a_policy_still_needs_it() {
     // Ramen HEAD keeps the velero objects and finalizer: the Secret stays Terminating (BH2).
     let hub = velero_hub().await;
-    hub.create_policy("p1", &["dr1", "dr2"]).await;
-    hub.wait_distributed("p1").await;
+    hub.create_distributed("p1", &["dr1", "dr2"]).await;
     hub.wait_rule("vramen-s3-secret-dr1", &["dr1", "dr2"]).await;
     hub.secrets()
         .delete("ramen-s3-secret-dr1", &DeleteParams::default())
         .await
         .unwrap();
     eventually("the deleted Secret is released and gone", || async {
-        finalizers(&hub, "ramen-s3-secret-dr1")
+        hub.secret_finalizers("ramen-s3-secret-dr1")
             .await
             .is_none()
             .then_some(())
@@ -455,7 +368,7 @@ async fn a_deleted_secret_is_released_from_both_formats_while_a_policy_still_nee
         "secret ramen-system/ramen-s3-secret-dr1 not found; it is not distributed"
     );
     hub.quiet().await;
-    let names = ocm_names(&hub).await;
+    let names = hub.ocm_object_names().await;
     assert!(
         names.iter().all(|n| !n.ends_with("ramen-s3-secret-dr1")),
         "{names:?}"
@@ -467,8 +380,7 @@ async fn a_deleted_secret_is_released_from_both_formats_while_a_policy_still_nee
 async fn turning_the_velero_format_off_removes_its_objects_and_finalizers_only() {
     // Ramen HEAD leaves them behind.
     let hub = velero_hub().await;
-    hub.create_policy("p1", &["dr1", "dr2"]).await;
-    hub.wait_distributed("p1").await;
+    hub.create_distributed("p1", &["dr1", "dr2"]).await;
     for secret in ["ramen-s3-secret-dr1", "ramen-s3-secret-dr2"] {
         hub.wait_rule(&format!("v{secret}"), &["dr1", "dr2"]).await;
     }
@@ -476,13 +388,14 @@ async fn turning_the_velero_format_off_removes_its_objects_and_finalizers_only()
     let rule = hub.rules().get("plrule-ramen-s3-secret-dr1").await.unwrap();
 
     let mark = hub.server.hooks().mark();
-    hub.put_config(CONFIG).await;
+    hub.put_config(&config().yaml()).await;
     eventually("the velero objects and finalizers are gone", || async {
-        let names = ocm_names(&hub).await;
+        let names = hub.ocm_object_names().await;
         let velero_gone = names.iter().all(|n| !n.contains("vramen"));
         let mut finalizers_gone = true;
         for secret in ["ramen-s3-secret-dr1", "ramen-s3-secret-dr2"] {
-            finalizers_gone &= finalizers(&hub, secret).await.unwrap() == [SECRET_POLICY_FINALIZER];
+            finalizers_gone &=
+                hub.secret_finalizers(secret).await.unwrap() == [SECRET_POLICY_FINALIZER];
         }
         (velero_gone && finalizers_gone).then_some(())
     })
@@ -502,7 +415,7 @@ async fn turning_the_velero_format_off_removes_its_objects_and_finalizers_only()
     let after = hub.rules().get("plrule-ramen-s3-secret-dr1").await.unwrap();
     assert_eq!(after.resource_version(), rule.resource_version());
     assert_eq!(
-        ocm_names(&hub).await,
+        hub.ocm_object_names().await,
         [
             "plbinding-ramen-s3-secret-dr1",
             "plbinding-ramen-s3-secret-dr2",
@@ -518,8 +431,7 @@ async fn turning_the_velero_format_off_removes_its_objects_and_finalizers_only()
 #[tokio::test]
 async fn deleted_or_stripped_velero_objects_are_restored() {
     let hub = velero_hub().await;
-    hub.create_policy("p1", &["dr1", "dr2"]).await;
-    hub.wait_distributed("p1").await;
+    hub.create_distributed("p1", &["dr1", "dr2"]).await;
     hub.wait_rule("vramen-s3-secret-dr1", &["dr1", "dr2"]).await;
     hub.quiet().await;
 

@@ -7,10 +7,9 @@ mod support;
 
 use hub_operator::metrics::Metrics;
 use hub_operator::settings::Settings;
-use hub_operator::{run, shutdown_signal};
 use k8s_openapi::api::coordination::v1::Lease;
 use std::time::{Duration, SystemTime};
-use support::{Hub, eventually, from_operator, is_lease_request, operator_client};
+use support::{Hub, eventually, from_operator, is_lease_request, operator_client, spawn_run};
 use test_apiserver::{FaultAction, Hooks, RequestFilter};
 
 const LEASE: &str = "hub.ramendr.openshift.io";
@@ -28,18 +27,10 @@ fn reconciled(metrics: &Metrics) -> u64 {
 
 #[tokio::test]
 async fn only_the_lease_holder_reconciles_and_a_standby_takes_over() {
-    let hub = Hub::prepared(support::CONFIG).await;
+    let hub = Hub::prepared(&support::config()).await;
     let (first_metrics, second_metrics) = (Metrics::new(), Metrics::new());
-    let (stop_first, first_rx) = tokio::sync::oneshot::channel::<()>();
-    let (stop_second, second_rx) = tokio::sync::oneshot::channel::<()>();
-    let first = tokio::spawn(run(
-        hub.client.clone(),
-        settings("first"),
-        first_metrics.clone(),
-        shutdown_signal(async move {
-            let _ = first_rx.await;
-        }),
-    ));
+    let (stop_first, first) =
+        spawn_run(hub.client.clone(), settings("first"), first_metrics.clone());
     // Let the first one take the lease before the second starts.
     eventually("first holds the lease", || async {
         let lease = kube::Api::<k8s_openapi::api::coordination::v1::Lease>::namespaced(
@@ -52,18 +43,13 @@ async fn only_the_lease_holder_reconciles_and_a_standby_takes_over() {
         (lease.spec?.holder_identity.as_deref() == Some("first")).then_some(())
     })
     .await;
-    let second = tokio::spawn(run(
+    let (stop_second, second) = spawn_run(
         hub.client.clone(),
         settings("second"),
         second_metrics.clone(),
-        shutdown_signal(async move {
-            let _ = second_rx.await;
-        }),
-    ));
+    );
 
-    hub.create_policy("p1", &["dr1", "dr2"]).await;
-    hub.wait_condition("p1", "SecretsDistributed", "True", "Distributed")
-        .await;
+    hub.create_distributed("p1", &["dr1", "dr2"]).await;
     hub.quiet().await;
     assert!(reconciled(&first_metrics) > 0);
     assert_eq!(
@@ -79,9 +65,7 @@ async fn only_the_lease_holder_reconciles_and_a_standby_takes_over() {
 
     stop_first.send(()).unwrap();
     first.await.unwrap().unwrap();
-    hub.create_policy("p2", &["dr2", "dr3"]).await;
-    hub.wait_condition("p2", "SecretsDistributed", "True", "Distributed")
-        .await;
+    hub.create_distributed("p2", &["dr2", "dr3"]).await;
     assert!(reconciled(&second_metrics) > 0, "the standby took over");
 
     stop_second.send(()).unwrap();
@@ -91,20 +75,10 @@ async fn only_the_lease_holder_reconciles_and_a_standby_takes_over() {
 #[tokio::test]
 async fn a_leader_that_cannot_renew_its_lease_stops_reconciling() {
     use test_apiserver::{FaultAction, RequestFilter};
-    let hub = Hub::prepared(support::CONFIG).await;
+    let hub = Hub::prepared(&support::config()).await;
     let metrics = Metrics::new();
-    let (_stop, rx) = tokio::sync::oneshot::channel::<()>();
-    let leader = tokio::spawn(run(
-        hub.client.clone(),
-        settings("lonely"),
-        metrics.clone(),
-        shutdown_signal(async move {
-            let _ = rx.await;
-        }),
-    ));
-    hub.create_policy("p1", &["dr1", "dr2"]).await;
-    hub.wait_condition("p1", "SecretsDistributed", "True", "Distributed")
-        .await;
+    let (_stop, leader) = spawn_run(hub.client.clone(), settings("lonely"), metrics.clone());
+    hub.create_distributed("p1", &["dr1", "dr2"]).await;
     // The API server now refuses every Lease request: the lease can be neither renewed nor read.
     hub.server.hooks().fail_next(
         RequestFilter::any().resource("leases"),
@@ -129,14 +103,7 @@ fn keep_the_operator_busy(hub: &Hub) -> tokio::task::JoinHandle<()> {
     let policies = hub.policies();
     tokio::spawn(async move {
         for n in 0.. {
-            let policy = drpolicy_api::DRPolicy::new(
-                &format!("load-{n}"),
-                drpolicy_api::DRPolicySpec {
-                    dr_clusters: vec!["dr1".into(), "dr2".into()],
-                    scheduling_interval: "5m".into(),
-                    ..Default::default()
-                },
-            );
+            let policy = test_fixtures::drpolicy(&format!("load-{n}"), &["dr1", "dr2"], "5m");
             let _ = policies
                 .create(&kube::api::PostParams::default(), &policy)
                 .await;
@@ -149,18 +116,9 @@ fn keep_the_operator_busy(hub: &Hub) -> tokio::task::JoinHandle<()> {
 /// and asserts that none of its writes reached the server at or after `renewTime +
 /// leaseDurationSeconds` of its last accepted renewal — when a standby could hold the lease.
 async fn writes_stop_before_the_lease_expires(fault: impl Fn(&Hooks)) {
-    let hub = Hub::prepared(support::CONFIG).await;
-    let (_stop, rx) = tokio::sync::oneshot::channel::<()>();
-    let leader = tokio::spawn(run(
-        operator_client(&hub),
-        settings("leader"),
-        Metrics::new(),
-        shutdown_signal(async move {
-            let _ = rx.await;
-        }),
-    ));
-    hub.create_policy("p0", &["dr1", "dr2"]).await;
-    hub.wait_distributed("p0").await;
+    let hub = Hub::prepared(&support::config()).await;
+    let (_stop, leader) = spawn_run(operator_client(&hub), settings("leader"), Metrics::new());
+    hub.create_distributed("p0", &["dr1", "dr2"]).await;
     let load = keep_the_operator_busy(&hub);
     let faults_from = SystemTime::now();
     fault(hub.server.hooks());
@@ -248,18 +206,9 @@ async fn a_leader_whose_lease_requests_hang_stops_writing_before_its_lease_expir
 
 #[tokio::test]
 async fn an_idle_leader_only_renews_its_lease_once_per_retry_period() {
-    let hub = Hub::prepared(support::CONFIG).await;
-    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-    let leader = tokio::spawn(run(
-        operator_client(&hub),
-        settings("idle"),
-        Metrics::new(),
-        shutdown_signal(async move {
-            let _ = rx.await;
-        }),
-    ));
-    hub.create_policy("p1", &["dr1", "dr2"]).await;
-    hub.wait_distributed("p1").await;
+    let hub = Hub::prepared(&support::config()).await;
+    let (stop, leader) = spawn_run(operator_client(&hub), settings("idle"), Metrics::new());
+    hub.create_distributed("p1", &["dr1", "dr2"]).await;
     hub.quiet().await;
 
     let periods = 5;

@@ -85,15 +85,14 @@ fn from_process(record: &test_apiserver::RequestRecord, identity: &str) -> bool 
 
 #[tokio::test]
 async fn a_paused_leader_resumed_after_a_standby_took_over_writes_nothing_and_exits() {
-    let hub = Hub::prepared(support::CONFIG).await;
+    let hub = Hub::prepared(&support::config()).await;
     let hooks = hub.server.hooks();
     let mut first = Operator::spawn(&hub, "op-a");
     eventually("op-a holds the lease", || async {
         (holder(&hub).await.as_deref() == Some("op-a")).then_some(())
     })
     .await;
-    hub.create_policy("p1", &["dr1", "dr2"]).await;
-    hub.wait_distributed("p1").await;
+    hub.create_distributed("p1", &["dr1", "dr2"]).await;
     assert!(
         hooks
             .requests()
@@ -118,8 +117,7 @@ async fn a_paused_leader_resumed_after_a_standby_took_over_writes_nothing_and_ex
     })
     .await;
     // Work the paused leader would act on when it resumes.
-    hub.create_policy("p2", &["dr2", "dr3"]).await;
-    hub.wait_distributed("p2").await;
+    hub.create_distributed("p2", &["dr2", "dr3"]).await;
     hub.quiet().await;
 
     let resumed = hooks.mark();

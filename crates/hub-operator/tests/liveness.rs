@@ -10,7 +10,7 @@ use hub_operator::metrics::Metrics;
 use hub_operator::{ControllerOptions, run_controller, shutdown_signal};
 use std::net::SocketAddr;
 use std::time::Duration;
-use support::{CONFIG, Hub, eventually};
+use support::{Hub, config, eventually};
 use test_apiserver::{FaultAction, RequestFilter};
 
 async fn healthz(addr: SocketAddr) -> (u16, String) {
@@ -67,10 +67,9 @@ async fn start(hub: &Hub) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
 
 #[tokio::test]
 async fn healthz_stays_ok_while_watches_are_renewed_and_fails_while_they_all_fail() {
-    let hub = Hub::prepared(CONFIG).await;
+    let hub = Hub::prepared(&config()).await;
     let (health, _stop) = start(&hub).await;
-    hub.create_policy("p1", &["dr1", "dr2"]).await;
-    hub.wait_distributed("p1").await;
+    hub.create_distributed("p1", &["dr1", "dr2"]).await;
     // Three stall limits of an idle hub: each watch ends at its 1 s timeout and is re-issued.
     for _ in 0..24 {
         assert_eq!(healthz(health).await, (200, "ok".to_owned()));
@@ -103,7 +102,7 @@ async fn healthz_stays_ok_while_watches_are_renewed_and_fails_while_they_all_fai
 
 #[tokio::test]
 async fn healthz_fails_while_a_secret_distribution_hangs() {
-    let hub = Hub::prepared(CONFIG).await;
+    let hub = Hub::prepared(&config()).await;
     let (health, _stop) = start(&hub).await;
     hub.server.hooks().add_latency(
         RequestFilter::any().verb("patch").resource("policies"),

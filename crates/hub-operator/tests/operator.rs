@@ -7,7 +7,7 @@ use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use pretty_assertions::assert_eq;
 use serde_json::json;
-use support::{CONFIG, Hub, eventually};
+use support::{Hub, config, eventually};
 
 #[tokio::test]
 async fn a_new_policy_is_validated_labelled_finalized_and_distributed() {
@@ -46,10 +46,8 @@ async fn a_new_policy_is_validated_labelled_finalized_and_distributed() {
 #[tokio::test]
 async fn policies_sharing_a_cluster_get_the_union_and_deletions_remove_only_the_unneeded() {
     let hub = Hub::running().await;
-    hub.create_policy("p1", &["dr1", "dr2"]).await;
-    hub.wait_distributed("p1").await;
-    hub.create_policy("p2", &["dr2", "dr3"]).await;
-    hub.wait_distributed("p2").await;
+    hub.create_distributed("p1", &["dr1", "dr2"]).await;
+    hub.create_distributed("p2", &["dr2", "dr3"]).await;
     hub.wait_rule("ramen-s3-secret-dr2", &["dr1", "dr2", "dr3"])
         .await;
     hub.wait_rule("ramen-s3-secret-dr1", &["dr1", "dr2"]).await;
@@ -109,27 +107,20 @@ async fn a_policy_created_before_its_drclusters_waits_then_validates() {
 #[tokio::test]
 async fn a_drpc_blocks_deletion_until_it_is_gone() {
     let hub = Hub::running().await;
-    hub.create_policy("p1", &["dr1", "dr2"]).await;
-    hub.wait_distributed("p1").await;
-    hub.create_drpc("app", "app-drpc", "p1").await;
-    hub.delete_policy("p1").await;
-    let message = hub.wait_deletion_blocked("p1").await;
-    assert!(message.contains("app/app-drpc"), "{message}");
+    hub.create_distributed("p1", &["dr1", "dr2"]).await;
+    hub.delete_protecting_policy("p1").await;
     assert!(
         hub.rule_clusters("ramen-s3-secret-dr1").await.is_some(),
         "nothing removed while blocked"
     );
 
-    hub.delete_drpc("app", "app-drpc").await;
-    hub.wait_policy_gone("p1").await;
-    assert_eq!(hub.ocm_object_count().await, 0);
+    hub.unblock_deletion("p1").await;
 }
 
 #[tokio::test]
 async fn a_thousand_drpcs_blocking_a_deletion_give_a_bounded_message() {
     let hub = Hub::running().await;
-    hub.create_policy("p1", &["dr1", "dr2"]).await;
-    hub.wait_distributed("p1").await;
+    hub.create_distributed("p1", &["dr1", "dr2"]).await;
     // Long names: listed in full they would take ~125 KB, four times the CRD's message limit.
     let namespace = format!("apps-{}", "n".repeat(58));
     for i in 0..1000 {
@@ -162,8 +153,7 @@ async fn a_thousand_drpcs_blocking_a_deletion_give_a_bounded_message() {
 async fn a_converged_hub_gets_no_requests_on_resync() {
     let hub = Hub::running().await;
     hub.create_policy("p1", &["dr1", "dr2"]).await;
-    hub.create_policy("p2", &["dr2", "dr3"]).await;
-    hub.wait_distributed("p2").await;
+    hub.create_distributed("p2", &["dr2", "dr3"]).await;
     hub.wait_distributed("p1").await;
     hub.quiet().await;
 
@@ -171,14 +161,7 @@ async fn a_converged_hub_gets_no_requests_on_resync() {
     let reconciled = hub.reconciles("success");
     let patch = json!({"metadata": {"annotations": {"touched": "yes"}}});
     let mark = hub.server.hooks().mark();
-    hub.configmaps()
-        .patch(
-            drpolicy_api::names::HUB_OPERATOR_CONFIGMAP,
-            &PatchParams::default(),
-            &Patch::Merge(&patch),
-        )
-        .await
-        .unwrap();
+    hub.patch_configmap(&patch).await;
     eventually("both policies reconciled", || async {
         (hub.reconciles("success") >= reconciled + 2).then_some(())
     })
@@ -207,15 +190,7 @@ async fn a_secret_update_rewrites_only_its_own_policy_trigger() {
 
     let mark = hub.server.hooks().mark();
     let patch = json!({"data": {"AWS_SECRET_ACCESS_KEY": "cm90YXRlZA=="}});
-    let rotated = hub
-        .secrets()
-        .patch(
-            "ramen-s3-secret-dr1",
-            &PatchParams::default(),
-            &Patch::Merge(&patch),
-        )
-        .await
-        .unwrap();
+    let rotated = hub.patch_secret("ramen-s3-secret-dr1", &patch).await;
     eventually("trigger follows the rotated secret", || async {
         let policy = hub.ocm_policies().get("ramen-s3-secret-dr1").await.unwrap();
         (policy.annotations().get(POLICY_TRIGGER_ANNOTATION) == rotated.resource_version().as_ref())
@@ -237,8 +212,7 @@ async fn a_secret_update_rewrites_only_its_own_policy_trigger() {
 #[tokio::test]
 async fn drift_of_ocm_objects_is_repaired() {
     let hub = Hub::running().await;
-    hub.create_policy("p1", &["dr1", "dr2"]).await;
-    hub.wait_distributed("p1").await;
+    hub.create_distributed("p1", &["dr1", "dr2"]).await;
     hub.quiet().await;
     hub.ocm_policies()
         .delete("ramen-s3-secret-dr1", &DeleteParams::default())
@@ -277,8 +251,7 @@ async fn drift_of_ocm_objects_is_repaired() {
 #[tokio::test]
 async fn an_unparseable_config_is_reported_and_deletes_nothing() {
     let hub = Hub::running().await;
-    hub.create_policy("p1", &["dr1", "dr2"]).await;
-    hub.wait_distributed("p1").await;
+    hub.create_distributed("p1", &["dr1", "dr2"]).await;
     let objects = hub.ocm_object_count().await;
 
     hub.put_config("drClusterOperator:\n  s3SecretDistributionEnabled: [\n")
@@ -293,7 +266,7 @@ async fn an_unparseable_config_is_reported_and_deletes_nothing() {
     hub.quiet().await;
     assert_eq!(hub.ocm_object_count().await, objects);
 
-    hub.put_config(CONFIG).await;
+    hub.put_config(&config().yaml()).await;
     hub.wait_condition("p1", "Validated", "True", "Succeeded")
         .await;
 }
@@ -302,49 +275,24 @@ async fn an_unparseable_config_is_reported_and_deletes_nothing() {
 async fn the_configmap_gets_the_backup_label_without_overwriting_one() {
     let hub = Hub::running().await;
     eventually("label added", || async {
-        let cm = hub
-            .configmaps()
-            .get(drpolicy_api::names::HUB_OPERATOR_CONFIGMAP)
-            .await
-            .unwrap();
+        let cm = hub.configmap().await;
         (cm.labels().get(OCM_BACKUP_LABEL).map(String::as_str) == Some("ramen")).then_some(())
     })
     .await;
     let patch = json!({"metadata": {"labels": {OCM_BACKUP_LABEL: "resource"}}});
-    hub.configmaps()
-        .patch(
-            drpolicy_api::names::HUB_OPERATOR_CONFIGMAP,
-            &PatchParams::default(),
-            &Patch::Merge(&patch),
-        )
-        .await
-        .unwrap();
+    hub.patch_configmap(&patch).await;
     hub.quiet().await;
-    let cm = hub
-        .configmaps()
-        .get(drpolicy_api::names::HUB_OPERATOR_CONFIGMAP)
-        .await
-        .unwrap();
+    let cm = hub.configmap().await;
     assert_eq!(cm.labels()[OCM_BACKUP_LABEL], "resource");
 }
 
 #[tokio::test]
 async fn no_secret_value_appears_in_any_object_the_operator_wrote() {
     let hub = Hub::running().await;
-    hub.create_policy("p1", &["dr1", "dr2", "dr3"][..2]).await;
-    hub.wait_distributed("p1").await;
-    let lp = Default::default();
-    let mut written =
-        vec![serde_json::to_string(&hub.policies().get("p1").await.unwrap()).unwrap()];
-    for o in hub.ocm_policies().list(&lp).await.unwrap() {
-        written.push(serde_json::to_string(&o).unwrap());
-    }
-    for o in hub.rules().list(&lp).await.unwrap() {
-        written.push(serde_json::to_string(&o).unwrap());
-    }
-    for o in hub.bindings().list(&lp).await.unwrap() {
-        written.push(serde_json::to_string(&o).unwrap());
-    }
+    hub.create_distributed("p1", &["dr1", "dr2", "dr3"][..2])
+        .await;
+    // DRPolicy p1 (the only one) and every OCM object.
+    let written = hub.written_objects().await;
     for object in written {
         for value in [support::ACCESS_KEY, support::SECRET_KEY] {
             let encoded = k8s_openapi::ByteString(value.as_bytes().to_vec());
@@ -362,8 +310,7 @@ async fn no_secret_value_appears_in_any_object_the_operator_wrote() {
 async fn deleting_a_policy_after_its_drcluster_leaks_nothing() {
     // Ramen bug B14: with the DRCluster gone its profile was unknown and its secret stayed distributed.
     let hub = Hub::running().await;
-    hub.create_policy("p1", &["dr1", "dr2"]).await;
-    hub.wait_distributed("p1").await;
+    hub.create_distributed("p1", &["dr1", "dr2"]).await;
     hub.drclusters()
         .delete("dr1", &DeleteParams::default())
         .await
@@ -385,14 +332,7 @@ async fn deleting_a_policy_after_its_drcluster_leaks_nothing() {
 async fn a_deleting_policy_with_only_a_foreign_finalizer_is_left_alone() {
     // Ramen bug B15: it tried to add its finalizer to a deleting object, forever.
     let hub = Hub::running().await;
-    let mut policy = drpolicy_api::DRPolicy::new(
-        "foreign",
-        drpolicy_api::DRPolicySpec {
-            dr_clusters: vec!["dr1".into(), "dr2".into()],
-            scheduling_interval: "5m".into(),
-            ..Default::default()
-        },
-    );
+    let mut policy = test_fixtures::drpolicy("foreign", &["dr1", "dr2"], "5m");
     policy.metadata.finalizers = Some(vec!["example.com/keep".into()]);
     let hub_policies = hub.policies();
     // Create and delete while the operator cannot have added its finalizer yet: stop it first.
@@ -417,7 +357,7 @@ async fn a_deleting_policy_with_only_a_foreign_finalizer_is_left_alone() {
 
 #[tokio::test]
 async fn the_ramen_ops_namespace_is_created_once_with_the_created_by_label() {
-    let mut hub = Hub::prepared(&format!("{CONFIG}ramenOpsNamespace: ramen-ops\n")).await;
+    let mut hub = Hub::prepared(&config().ops_namespace("ramen-ops")).await;
     let mark = hub.server.hooks().mark();
     hub.start_operator().await;
     hub.create_policy("p1", &["dr1", "dr2"]).await;

@@ -5,13 +5,12 @@ mod support;
 
 use drpolicy_api::view::ManagedClusterView;
 use drpolicy_api::{DRPolicy, PeerClass};
-use e2e::views::{
-    DEFAULT_PROVISIONER, ManagedClusterFixture, async_peers, storage_class, sync_peers,
-};
+use e2e::views::{DEFAULT_PROVISIONER, async_peers, storage_class, sync_peers};
 use kube::ResourceExt;
 use kube::api::{Api, ListParams};
 use pretty_assertions::assert_eq;
 use support::{Hub, cluster_id, eventually};
+use test_fixtures::ManagedClusterFixture;
 
 const COMPUTED: &str = "PeerClassesComputed";
 
@@ -21,6 +20,21 @@ fn peers(policy: &DRPolicy) -> (Vec<PeerClass>, Vec<PeerClass>) {
         side.and_then(|s| s.peer_classes).unwrap_or_default()
     };
     (list(status.sync), list(status.async_))
+}
+
+/// Waits until policy `name` reports its peer classes waiting for the views of dr2 only, saying
+/// which conditions are missing.
+async fn wait_for_views_of_dr2_only(hub: &Hub, name: &str) {
+    let message = eventually("waiting for dr2 only", || async {
+        let (_, reason, message) = hub.condition(name, COMPUTED).await?;
+        (reason == "WaitingForViews" && message.contains("dr2/dr2-drcconfig-mcv"))
+            .then_some(message)
+    })
+    .await;
+    assert!(
+        message.contains("missing ManagedClusterView conditions"),
+        "{message}"
+    );
 }
 
 async fn views_on(hub: &Hub, cluster: &str) -> Vec<String> {
@@ -40,9 +54,7 @@ async fn views_on(hub: &Hub, cluster: &str) -> Vec<String> {
 #[tokio::test]
 async fn clusters_sharing_storage_get_sync_peer_classes_and_the_status_always_has_both_sides() {
     let hub = Hub::running().await;
-    for (cluster, objects) in sync_peers(&["dr2", "dr3"], "metro", "array-1") {
-        hub.managed.set_cluster(&cluster, objects);
-    }
+    hub.serve(sync_peers(&["dr2", "dr3"], "metro", "array-1"));
     hub.create_policy("metro", &["dr2", "dr3"]).await;
     let message = hub
         .wait_condition("metro", COMPUTED, "True", "Computed")
@@ -77,15 +89,12 @@ async fn clusters_sharing_storage_get_sync_peer_classes_and_the_status_always_ha
 #[tokio::test]
 async fn clusters_replicating_at_the_policy_interval_get_async_peer_classes() {
     let hub = Hub::running().await;
-    let table = async_peers(
+    hub.serve(async_peers(
         &[("dr1", "ceph-1"), ("dr2", "ceph-2")],
         "rbd",
         "rep-1",
         "5m",
-    );
-    for (cluster, objects) in table {
-        hub.managed.set_cluster(&cluster, objects);
-    }
+    ));
     hub.create_policy("regional", &["dr1", "dr2"]).await;
     hub.wait_condition("regional", COMPUTED, "True", "Computed")
         .await;
@@ -132,23 +141,13 @@ async fn classes_that_do_not_pair_give_no_peers_and_unlisted_views_are_pruned() 
 
 #[tokio::test]
 async fn an_unanswered_view_blocks_neither_validation_nor_distribution() {
-    let mut hub = Hub::prepared(support::CONFIG).await;
+    let mut hub = Hub::prepared(&support::config()).await;
     hub.silence_views("dr2");
     hub.start_operator().await;
-    hub.create_policy("p", &["dr1", "dr2"]).await;
-    hub.wait_distributed("p").await;
+    hub.create_distributed("p", &["dr1", "dr2"]).await;
     assert_eq!(hub.condition("p", "Validated").await.unwrap().0, "True");
     // dr1's view is answered; dr2's stays waiting.
-    let message = eventually("waiting for dr2 only", || async {
-        let (_, reason, message) = hub.condition("p", COMPUTED).await?;
-        (reason == "WaitingForViews" && message.contains("dr2/dr2-drcconfig-mcv"))
-            .then_some(message)
-    })
-    .await;
-    assert!(
-        message.contains("missing ManagedClusterView conditions"),
-        "{message}"
-    );
+    wait_for_views_of_dr2_only(&hub, "p").await;
     // Waiting costs nothing.
     hub.quiet().await;
     let mark = hub.server.hooks().mark();
@@ -159,8 +158,7 @@ async fn an_unanswered_view_blocks_neither_validation_nor_distribution() {
 #[tokio::test]
 async fn a_hub_without_the_view_api_distributes_and_says_why_peer_classes_are_empty() {
     let hub = Hub::running_without_views().await;
-    hub.create_policy("p", &["dr1", "dr2"]).await;
-    hub.wait_distributed("p").await;
+    hub.create_distributed("p", &["dr1", "dr2"]).await;
     let message = hub
         .wait_condition("p", COMPUTED, "False", "ManagedClusterViewsNotInstalled")
         .await;
@@ -173,9 +171,7 @@ async fn a_hub_without_the_view_api_distributes_and_says_why_peer_classes_are_em
 #[tokio::test]
 async fn a_policy_overlapping_an_older_metro_policy_is_invalid_until_the_older_goes() {
     let hub = Hub::running().await;
-    for (cluster, objects) in sync_peers(&["dr2", "dr3"], "metro", "array-1") {
-        hub.managed.set_cluster(&cluster, objects);
-    }
+    hub.serve(sync_peers(&["dr2", "dr3"], "metro", "array-1"));
     hub.create_policy("older", &["dr2", "dr3"]).await;
     hub.wait_condition("older", COMPUTED, "True", "Computed")
         .await;
@@ -268,9 +264,7 @@ async fn a_joined_cluster_without_an_id_claim_fails_the_gate_until_it_has_one() 
 #[tokio::test]
 async fn a_cluster_reporting_no_storage_classes_keeps_its_stored_peer_classes() {
     let hub = Hub::running().await;
-    for (cluster, objects) in sync_peers(&["dr2", "dr3"], "metro", "array-1") {
-        hub.managed.set_cluster(&cluster, objects);
-    }
+    hub.serve(sync_peers(&["dr2", "dr3"], "metro", "array-1"));
     hub.create_policy("metro", &["dr2", "dr3"]).await;
     eventually("sync peers", || async {
         let policy = hub.policies().get("metro").await.unwrap();
@@ -304,9 +298,7 @@ async fn a_cluster_reporting_no_storage_classes_keeps_its_stored_peer_classes() 
 #[tokio::test]
 async fn the_class_views_of_a_cluster_no_policy_lists_any_more_are_deleted() {
     let hub = Hub::running().await;
-    for (cluster, objects) in sync_peers(&["dr2", "dr3"], "metro", "array-1") {
-        hub.managed.set_cluster(&cluster, objects);
-    }
+    hub.serve(sync_peers(&["dr2", "dr3"], "metro", "array-1"));
     hub.create_policy("a", &["dr2", "dr3"]).await;
     hub.create_policy("b", &["dr1", "dr3"]).await;
     hub.wait_condition("a", COMPUTED, "True", "Computed").await;
@@ -348,15 +340,8 @@ async fn network_attachments_missing_on_a_peer_invalidate_the_policy_until_they_
     let hub = Hub::running().await;
     set_nads(&hub, "dr1", &[("vm", "nad-a"), ("vm", "nad-b")]);
     set_nads(&hub, "dr2", &[("vm", "nad-a")]);
-    let policy = DRPolicy::new(
-        "net",
-        drpolicy_api::DRPolicySpec {
-            dr_clusters: vec!["dr1".into(), "dr2".into()],
-            scheduling_interval: "5m".into(),
-            network_mapping_ref: Some(drpolicy_api::NetworkMappingRef { name: "map".into() }),
-            ..Default::default()
-        },
-    );
+    let mut policy = test_fixtures::drpolicy("net", &["dr1", "dr2"], "5m");
+    policy.spec.network_mapping_ref = Some(drpolicy_api::NetworkMappingRef { name: "map".into() });
     hub.policies()
         .create(&Default::default(), &policy)
         .await
@@ -430,9 +415,7 @@ async fn dr_telemetry_counts_policies_by_type_and_drpcs_by_management_method() {
     ] {
         assert_eq!(series(&text, name), Some(0), "{name} in\n{text}");
     }
-    for (cluster, objects) in sync_peers(&["dr2", "dr3"], "metro", "array-1") {
-        hub.managed.set_cluster(&cluster, objects);
-    }
+    hub.serve(sync_peers(&["dr2", "dr3"], "metro", "array-1"));
     hub.create_policy("metro", &["dr2", "dr3"]).await;
     hub.create_policy("regional", &["dr1", "dr2"]).await;
     hub.create_drpc("apps", "app", "regional").await;
@@ -474,7 +457,7 @@ async fn dr_telemetry_counts_policies_by_type_and_drpcs_by_management_method() {
 
 #[tokio::test]
 async fn a_view_an_older_ramen_created_without_our_label_is_adopted_once() {
-    let mut hub = Hub::prepared(support::CONFIG).await;
+    let mut hub = Hub::prepared(&support::config()).await;
     // As an older Ramen left it: Ramen's name and scope, no labels, no annotation.
     let mut old = drpolicy_api::view::ViewTarget::DRClusterConfig.desired("dr1", "dr1");
     old.metadata.labels = None;
@@ -529,18 +512,15 @@ async fn an_older_policy_becoming_metro_invalidates_a_newer_one_sharing_its_grou
 
 #[tokio::test]
 async fn views_deleted_with_their_last_policy_are_recreated_by_the_next_one() {
-    let mut hub = Hub::prepared(support::CONFIG).await;
+    let mut hub = Hub::prepared(&support::config()).await;
     hub.silence_views("dr2");
     hub.start_operator().await;
-    let table = async_peers(
+    hub.serve(async_peers(
         &[("dr1", "ceph-1"), ("dr3", "ceph-3")],
         "rbd",
         "rep-1",
         "5m",
-    );
-    for (cluster, objects) in table {
-        hub.managed.set_cluster(&cluster, objects);
-    }
+    ));
     hub.create_policy("first", &["dr1", "dr3"]).await;
     hub.wait_condition("first", COMPUTED, "True", "Computed")
         .await;
@@ -556,14 +536,5 @@ async fn views_deleted_with_their_last_policy_are_recreated_by_the_next_one() {
     .await;
 
     hub.create_policy("second", &["dr1", "dr2"]).await;
-    let message = eventually("waiting for dr2 only", || async {
-        let (_, reason, message) = hub.condition("second", COMPUTED).await?;
-        (reason == "WaitingForViews" && message.contains("dr2/dr2-drcconfig-mcv"))
-            .then_some(message)
-    })
-    .await;
-    assert!(
-        message.contains("missing ManagedClusterView conditions"),
-        "{message}"
-    );
+    wait_for_views_of_dr2_only(&hub, "second").await;
 }

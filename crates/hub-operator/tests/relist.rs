@@ -3,6 +3,7 @@
 mod support;
 
 use support::{Hub, eventually};
+use test_fixtures::hub_api::WATCHED_RESOURCES;
 
 /// Every reconcile and distribution run the operator counted so far.
 fn work(hub: &Hub) -> (u64, u64) {
@@ -51,19 +52,7 @@ async fn force_relist(hub: &Hub) -> test_apiserver::Mark {
             .filter(|r| r.verb == "list")
             .map(|r| r.resource.clone())
             .collect();
-        let kinds = [
-            "drpolicies",
-            "drclusters",
-            "drplacementcontrols",
-            "secrets",
-            "configmaps",
-            "policies",
-            "placementrules",
-            "placementbindings",
-            "managedclusters",
-            "managedclusterviews",
-        ];
-        let missing: Vec<&str> = kinds
+        let missing: Vec<&str> = WATCHED_RESOURCES
             .iter()
             .copied()
             .filter(|k| !lists.contains(*k))

@@ -4,7 +4,7 @@
 
 mod support;
 
-use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::api::{Api, ListParams};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use support::Hub;
@@ -53,19 +53,10 @@ async fn a_kubectl_applied_secret_leaves_no_value_in_logs_events_or_objects() {
         }},
         "data": {"AWS_SECRET_ACCESS_KEY": encoded},
     });
-    hub.secrets()
-        .patch(
-            "ramen-s3-secret-dr1",
-            &PatchParams::default(),
-            &Patch::Merge(&patch),
-        )
-        .await
-        .unwrap();
-    hub.create_policy("p1", &["dr1", "dr2"]).await;
-    hub.wait_distributed("p1").await;
+    hub.patch_secret("ramen-s3-secret-dr1", &patch).await;
+    hub.create_distributed("p1", &["dr1", "dr2"]).await;
     // A second policy sharing the secret: more reconciles and distributions that mention it.
-    hub.create_policy("p2", &["dr1", "dr3"]).await;
-    hub.wait_distributed("p2").await;
+    hub.create_distributed("p2", &["dr1", "dr3"]).await;
     hub.quiet().await;
 
     let base64 = serde_json::to_string(&encoded).unwrap();
@@ -86,17 +77,9 @@ async fn a_kubectl_applied_secret_leaves_no_value_in_logs_events_or_objects() {
     for event in events.list(&lp).await.unwrap() {
         written.push(("event".into(), serde_json::to_string(&event).unwrap()));
     }
-    for policy in hub.policies().list(&lp).await.unwrap() {
-        written.push(("drpolicy".into(), serde_json::to_string(&policy).unwrap()));
-    }
-    for object in hub.ocm_policies().list(&lp).await.unwrap() {
-        written.push(("policy".into(), serde_json::to_string(&object).unwrap()));
-    }
-    for object in hub.rules().list(&lp).await.unwrap() {
-        written.push(("rule".into(), serde_json::to_string(&object).unwrap()));
-    }
-    for object in hub.bindings().list(&lp).await.unwrap() {
-        written.push(("binding".into(), serde_json::to_string(&object).unwrap()));
+    // Every DRPolicy, OCM Policy, PlacementRule and PlacementBinding.
+    for object in hub.written_objects().await {
+        written.push(("a written object".into(), object));
     }
     for (what, text) in &written {
         for needle in needles {

@@ -5,16 +5,10 @@ use drpolicy_api::names::{
     CREATED_BY_RAMEN_LABEL, POLICY_TRIGGER_ANNOTATION, SECRET_POLICY_FINALIZER,
     SECRET_POLICY_FINALIZER_VELERO,
 };
-use drpolicy_api::ocm::{
-    Delivery, PlacementBinding, PlacementRule, Policy, SecretDistribution,
-    velero_credentials_template,
-};
-use drpolicy_api::{DRCluster, DRClusterSpec, DRPolicy, DRPolicySpec};
-use k8s_openapi::ByteString;
-use k8s_openapi::api::core::v1::{Namespace, Secret};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use drpolicy_api::ocm::{Delivery, Policy, SecretDistribution, velero_credentials_template};
+use drpolicy_api::{DRCluster, DRPolicy};
 use kube::ResourceExt;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use pretty_assertions::assert_eq;
 use secret_propagator::{
     Action, Applied, Applier, LiveObjects, Plan, PlanInputs, Scope, SecretState, Secrets,
@@ -23,81 +17,72 @@ use secret_propagator::{
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use test_apiserver::TestApiServer;
+use test_fixtures::{
+    CrdSet, HubApi, HubSeed, RamenConfigYaml, S3Credentials, S3Profile, by_name, drcluster,
+    drpolicy,
+};
 
 const NS: &str = "ramen-system";
 const ACCESS_KEY: &str = "AKIA-do-not-leak";
 const SECRET_KEY: &str = "s3cr3t-do-not-leak";
+
 /// Cluster `x` uses profile `s3-x`, whose Secret is `secret-x`.
-const PROFILES: &str = "s3StoreProfiles:\n\
-    - {s3ProfileName: s3-a, s3SecretRef: {name: secret-a}}\n\
-    - {s3ProfileName: s3-b, s3SecretRef: {name: secret-b}}\n\
-    - {s3ProfileName: s3-c, s3SecretRef: {name: secret-c}}\n";
-/// The velero format on, Velero in namespace `velero`.
-const VELERO: &str = "kubeObjectProtection: {veleroNamespaceName: velero}\n";
+fn profiles() -> RamenConfigYaml {
+    RamenConfigYaml::profiles(
+        ["a", "b", "c"].map(|n| S3Profile::new(format!("s3-{n}"), format!("secret-{n}"))),
+    )
+}
+
+/// [`profiles`] with the velero format on, Velero in namespace `velero`.
+fn velero() -> RamenConfigYaml {
+    profiles().velero("velero")
+}
 
 struct Hub {
     server: TestApiServer,
-    client: kube::Client,
+    /// The hub's objects (`hub.ocm_policies()`, `hub.secrets()`, ...).
+    api: HubApi,
     config: ramen_config::RamenConfig,
     drclusters: BTreeMap<String, DRCluster>,
 }
 
-fn ocm_crds() -> Vec<CustomResourceDefinition> {
-    [
-        include_str!("../../../hack/crds/ocm/policy.open-cluster-management.io_policies.yaml"),
-        include_str!(
-            "../../../hack/crds/ocm/policy.open-cluster-management.io_placementbindings.yaml"
-        ),
-        include_str!("../../../hack/crds/ocm/apps.open-cluster-management.io_placementrules.yaml"),
-    ]
-    .into_iter()
-    .map(|y| serde_saphyr::from_str(y).unwrap())
-    .collect()
+impl std::ops::Deref for Hub {
+    type Target = HubApi;
+
+    fn deref(&self) -> &HubApi {
+        &self.api
+    }
 }
 
 impl Hub {
-    async fn start(config: &str) -> Hub {
+    /// A hub with OCM's governance CRDs, the namespace and Secrets `secret-a` … `secret-c`; DRClusters
+    /// `a` … `c` using profiles `s3-a` … `s3-c`, and `config`, as a cache would hold them.
+    async fn start(config: &RamenConfigYaml) -> Hub {
         let server = TestApiServer::start().await.unwrap();
-        let client = server.client();
-        let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-        for crd in ocm_crds() {
-            crds.create(&PostParams::default(), &crd).await.unwrap();
-        }
-        let ns: Api<Namespace> = Api::all(client.clone());
-        let mut namespace = Namespace::default();
-        namespace.metadata.name = Some(NS.into());
-        ns.create(&PostParams::default(), &namespace).await.unwrap();
-        let hub = Hub {
+        let api = HubSeed::new(NS, S3Credentials::new(ACCESS_KEY, SECRET_KEY))
+            .crds(CrdSet::governance())
+            .secrets(["secret-a", "secret-b", "secret-c"])
+            .apply(&server.client())
+            .await
+            .unwrap();
+        Hub {
             server,
-            client,
-            config: ramen_config::parse_str(config).unwrap().config,
-            drclusters: ["a", "b", "c"]
-                .into_iter()
-                .map(|n| {
-                    let spec = DRClusterSpec {
-                        s3_profile_name: format!("s3-{n}"),
-                        ..Default::default()
-                    };
-                    (n.to_owned(), DRCluster::new(n, spec))
-                })
-                .collect(),
-        };
-        for s in ["secret-a", "secret-b", "secret-c"] {
-            hub.create_secret(s).await;
+            api,
+            config: ramen_config::parse_str(&config.yaml()).unwrap().config,
+            drclusters: by_name(["a", "b", "c"].map(|n| drcluster(n, &format!("s3-{n}")))),
         }
-        hub
     }
 
     async fn default() -> Hub {
-        Hub::start(PROFILES).await
+        Hub::start(&profiles()).await
     }
 
     /// The default hub with the velero format on.
     async fn velero() -> Hub {
-        Hub::start(&format!("{VELERO}{PROFILES}")).await
+        Hub::start(&velero()).await
     }
 
-    /// The same hub read with another config.
+    /// The same hub read with another config document.
     fn with_config(self, config: &str) -> Hub {
         Hub {
             config: ramen_config::parse_str(config).unwrap().config,
@@ -106,42 +91,15 @@ impl Hub {
     }
 
     async fn create_secret(&self, name: &str) {
-        let mut secret = Secret::default();
-        secret.metadata.name = Some(name.into());
-        secret.data = Some(BTreeMap::from([
-            (
-                "AWS_ACCESS_KEY_ID".to_owned(),
-                ByteString(ACCESS_KEY.into()),
-            ),
-            (
-                "AWS_SECRET_ACCESS_KEY".to_owned(),
-                ByteString(SECRET_KEY.into()),
-            ),
-        ]));
-        self.secrets_api()
-            .create(&PostParams::default(), &secret)
-            .await
-            .unwrap();
-    }
-
-    fn secrets_api(&self) -> Api<Secret> {
-        Api::namespaced(self.client.clone(), NS)
-    }
-    fn policies(&self) -> Api<Policy> {
-        Api::namespaced(self.client.clone(), NS)
-    }
-    fn rules(&self) -> Api<PlacementRule> {
-        Api::namespaced(self.client.clone(), NS)
-    }
-    fn bindings(&self) -> Api<PlacementBinding> {
-        Api::namespaced(self.client.clone(), NS)
+        let credentials = S3Credentials::new(ACCESS_KEY, SECRET_KEY);
+        self.apply_secret(name, &credentials).await.unwrap();
     }
 
     /// The state a cache would hold (read before the run and outside the measured window).
     async fn observe(&self) -> (Secrets, LiveObjects) {
         let lp = ListParams::default();
         let secrets = self
-            .secrets_api()
+            .secrets()
             .list_metadata(&lp)
             .await
             .unwrap()
@@ -150,9 +108,9 @@ impl Hub {
             .map(|s| (s.name_any(), SecretState::from_meta(&s.metadata)))
             .collect();
         let live = LiveObjects {
-            policies: by_name(self.policies().list(&lp).await.unwrap().items),
-            placement_rules: by_name(self.rules().list(&lp).await.unwrap().items),
-            placement_bindings: by_name(self.bindings().list(&lp).await.unwrap().items),
+            policies: arcs(self.ocm_policies().list(&lp).await.unwrap().items),
+            placement_rules: arcs(self.rules().list(&lp).await.unwrap().items),
+            placement_bindings: arcs(self.bindings().list(&lp).await.unwrap().items),
         };
         (secrets, live)
     }
@@ -183,66 +141,24 @@ impl Hub {
     }
 
     async fn rule_clusters(&self, secret: &str) -> Option<Vec<String>> {
-        let rule = self
-            .rules()
-            .get_opt(&format!("plrule-{secret}"))
-            .await
-            .unwrap()?;
-        Some(rule.cluster_names().map(str::to_owned).collect())
+        self.api.rule_clusters(secret).await.unwrap()
     }
 
     async fn ocm_object_names(&self) -> BTreeSet<String> {
-        let lp = ListParams::default();
-        let mut names = BTreeSet::new();
-        names.extend(
-            self.policies()
-                .list(&lp)
-                .await
-                .unwrap()
-                .items
-                .iter()
-                .map(|o| o.name_any()),
-        );
-        names.extend(
-            self.rules()
-                .list(&lp)
-                .await
-                .unwrap()
-                .items
-                .iter()
-                .map(|o| o.name_any()),
-        );
-        names.extend(
-            self.bindings()
-                .list(&lp)
-                .await
-                .unwrap()
-                .items
-                .iter()
-                .map(|o| o.name_any()),
-        );
-        names
+        let names = self.api.ocm_object_names().await.unwrap();
+        names.into_iter().collect()
     }
 
     async fn has_finalizer(&self, secret: &str) -> bool {
-        self.secrets_api()
-            .get_opt(secret)
-            .await
-            .unwrap()
-            .is_some_and(|s| s.finalizers().iter().any(|f| f == SECRET_POLICY_FINALIZER))
+        self.secret_has_finalizer(secret).await.unwrap()
     }
 
     async fn finalizers(&self, secret: &str) -> Vec<String> {
-        self.secrets_api()
-            .get(secret)
-            .await
-            .unwrap()
-            .finalizers()
-            .to_vec()
+        self.secret_finalizers(secret).await.unwrap().unwrap()
     }
 
     async fn secret_version(&self, secret: &str) -> String {
-        self.secrets_api()
+        self.secrets()
             .get(secret)
             .await
             .unwrap()
@@ -261,21 +177,16 @@ impl Hub {
     }
 }
 
-fn by_name<K: kube::Resource>(items: Vec<K>) -> BTreeMap<String, Arc<K>> {
-    items
+/// `items` by name, shared as a cache holds them.
+fn arcs<K: kube::Resource>(items: Vec<K>) -> BTreeMap<String, Arc<K>> {
+    by_name(items)
         .into_iter()
-        .map(|o| (o.name_any(), Arc::new(o)))
+        .map(|(name, o)| (name, Arc::new(o)))
         .collect()
 }
 
 fn policy(name: &str, clusters: &[&str]) -> DRPolicy {
-    DRPolicy::new(
-        name,
-        DRPolicySpec {
-            dr_clusters: clusters.iter().map(|c| c.to_string()).collect(),
-            ..Default::default()
-        },
-    )
+    drpolicy(name, clusters, "")
 }
 
 fn actions(applied: &[Applied], secret: &str) -> Vec<Action> {
@@ -318,13 +229,8 @@ async fn first_run_creates_everything_in_ramens_order_and_second_run_sends_nothi
         );
         assert_eq!(hub.rule_clusters(secret).await.unwrap(), ["a", "b"]);
         assert!(hub.has_finalizer(secret).await);
-        let policy = hub.policies().get(secret).await.unwrap();
-        let rv = hub
-            .secrets_api()
-            .get(secret)
-            .await
-            .unwrap()
-            .resource_version();
+        let policy = hub.ocm_policies().get(secret).await.unwrap();
+        let rv = hub.secrets().get(secret).await.unwrap().resource_version();
         assert_eq!(
             policy.trigger(),
             rv.as_deref(),
@@ -401,14 +307,14 @@ async fn a_secret_update_moves_the_trigger_to_its_new_version() {
     hub.converge(&[&p]).await;
     let patch = serde_json::json!({"data": {"AWS_SECRET_ACCESS_KEY": "cm90YXRlZA=="}});
     let rotated = hub
-        .secrets_api()
+        .secrets()
         .patch("secret-a", &PatchParams::default(), &Patch::Merge(&patch))
         .await
         .unwrap();
     let (applied, requests) = hub.converge(&[&p]).await;
     assert_eq!(actions(&applied, "secret-a"), [Action::PolicyApplied]);
     assert_eq!(requests, 1);
-    let policy = hub.policies().get("secret-a").await.unwrap();
+    let policy = hub.ocm_policies().get("secret-a").await.unwrap();
     assert_eq!(policy.trigger(), rotated.resource_version().as_deref());
 }
 
@@ -417,16 +323,12 @@ async fn a_deleted_secret_loses_its_distribution_and_finalizer_and_goes_away() {
     let hub = Hub::default().await;
     let p = policy("p", &["a", "b"]);
     hub.converge(&[&p]).await;
-    hub.secrets_api()
+    hub.secrets()
         .delete("secret-a", &DeleteParams::default())
         .await
         .unwrap();
     assert!(
-        hub.secrets_api()
-            .get_opt("secret-a")
-            .await
-            .unwrap()
-            .is_some(),
+        hub.secrets().get_opt("secret-a").await.unwrap().is_some(),
         "finalizer holds it"
     );
 
@@ -440,13 +342,7 @@ async fn a_deleted_secret_loses_its_distribution_and_finalizer_and_goes_away() {
             Action::FinalizerRemoved
         ]
     );
-    assert!(
-        hub.secrets_api()
-            .get_opt("secret-a")
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(hub.secrets().get_opt("secret-a").await.unwrap().is_none());
     assert_eq!(hub.rule_clusters("secret-b").await.unwrap(), ["a", "b"]);
 }
 
@@ -455,7 +351,7 @@ async fn deleted_and_edited_objects_are_restored() {
     let hub = Hub::default().await;
     let p = policy("p", &["a", "b"]);
     hub.converge(&[&p]).await;
-    hub.policies()
+    hub.ocm_policies()
         .delete("secret-a", &DeleteParams::default())
         .await
         .unwrap();
@@ -472,7 +368,7 @@ async fn deleted_and_edited_objects_are_restored() {
     assert_eq!(actions(&applied, "secret-a"), [Action::PolicyApplied]);
     assert_eq!(actions(&applied, "secret-b"), [Action::RuleApplied]);
     assert_eq!(hub.rule_clusters("secret-b").await.unwrap(), ["a", "b"]);
-    let policy = hub.policies().get("secret-a").await.unwrap();
+    let policy = hub.ocm_policies().get("secret-a").await.unwrap();
     assert!(policy.trigger().is_some());
 }
 
@@ -482,13 +378,13 @@ async fn a_policy_without_annotations_is_repaired_not_a_crash() {
     let p = policy("p", &["a"]);
     hub.converge(&[&p]).await;
     let strip = serde_json::json!({"metadata": {"annotations": null}});
-    hub.policies()
+    hub.ocm_policies()
         .patch("secret-a", &PatchParams::default(), &Patch::Merge(&strip))
         .await
         .unwrap();
     let (applied, _) = hub.converge(&[&p]).await;
     assert_eq!(actions(&applied, "secret-a"), [Action::PolicyApplied]);
-    let policy = hub.policies().get("secret-a").await.unwrap();
+    let policy = hub.ocm_policies().get("secret-a").await.unwrap();
     assert!(policy.annotations().contains_key(POLICY_TRIGGER_ANNOTATION));
 }
 
@@ -501,15 +397,9 @@ async fn with_distribution_off_nothing_is_created_and_a_deleted_policy_leaks_not
     let before = hub.ocm_object_names().await;
 
     let off = Hub {
-        config: ramen_config::parse_str(&format!(
-            "drClusterOperator: {{s3SecretDistributionEnabled: false}}\n{}",
-            "s3StoreProfiles:\n\
-             - {s3ProfileName: s3-a, s3SecretRef: {name: secret-a}}\n\
-             - {s3ProfileName: s3-b, s3SecretRef: {name: secret-b}}\n\
-             - {s3ProfileName: s3-c, s3SecretRef: {name: secret-c}}\n"
-        ))
-        .unwrap()
-        .config,
+        config: ramen_config::parse_str(&profiles().distribution(false).yaml())
+            .unwrap()
+            .config,
         ..hub
     };
     let (applied, requests) = off.converge(&[&p1, &p2]).await;
@@ -587,35 +477,7 @@ async fn no_secret_value_appears_in_any_written_object() {
     let hub = Hub::velero().await;
     let p = policy("p", &["a", "b", "c"]);
     hub.converge(&[&p]).await;
-    let lp = ListParams::default();
-    let mut written = Vec::new();
-    written.extend(
-        hub.policies()
-            .list(&lp)
-            .await
-            .unwrap()
-            .items
-            .iter()
-            .map(|o| serde_json::to_string(o).unwrap()),
-    );
-    written.extend(
-        hub.rules()
-            .list(&lp)
-            .await
-            .unwrap()
-            .items
-            .iter()
-            .map(|o| serde_json::to_string(o).unwrap()),
-    );
-    written.extend(
-        hub.bindings()
-            .list(&lp)
-            .await
-            .unwrap()
-            .items
-            .iter()
-            .map(|o| serde_json::to_string(o).unwrap()),
-    );
+    let written = hub.ocm_objects_json().await.unwrap();
     assert_eq!(written.len(), 18, "three secrets in two formats");
     use base64::Engine as _;
     let encoded =
@@ -645,7 +507,7 @@ async fn look_alike_objects_that_are_not_ours_are_left_alone() {
         "spec": {"object-templates": [{"objectDefinition": {"data": {"ramengenerated": "{{ lookup }}"}}}]}
     });
     let pp = PostParams::default();
-    hub.policies().create(&pp, &velero).await.unwrap();
+    hub.ocm_policies().create(&pp, &velero).await.unwrap();
     hub.rules()
         .create(&pp, &dist.placement_rule(["a", "b"]))
         .await
@@ -698,11 +560,11 @@ async fn the_velero_format_goes_to_the_same_clusters_and_a_converged_hub_gets_no
         );
         let version = hub.secret_version(secret).await;
         for name in [secret, velero.as_str()] {
-            let policy = hub.policies().get(name).await.unwrap();
+            let policy = hub.ocm_policies().get(name).await.unwrap();
             assert_eq!(policy.trigger(), Some(version.as_str()), "{name}");
             assert_eq!(policy.labels()[CREATED_BY_RAMEN_LABEL], "true", "{name}");
         }
-        let policy = hub.policies().get(&velero).await.unwrap();
+        let policy = hub.ocm_policies().get(&velero).await.unwrap();
         assert_eq!(
             delivered(&policy),
             serde_json::json!({
@@ -759,7 +621,7 @@ async fn a_secret_rotation_moves_the_trigger_of_both_formats() {
     hub.converge(&[&p]).await;
     let patch = serde_json::json!({"data": {"AWS_SECRET_ACCESS_KEY": "cm90YXRlZA=="}});
     let rotated = hub
-        .secrets_api()
+        .secrets()
         .patch("secret-a", &PatchParams::default(), &Patch::Merge(&patch))
         .await
         .unwrap();
@@ -773,7 +635,7 @@ async fn a_secret_rotation_moves_the_trigger_of_both_formats() {
     );
     assert_eq!(requests, 2);
     for name in ["secret-a", "vsecret-a"] {
-        let policy = hub.policies().get(name).await.unwrap();
+        let policy = hub.ocm_policies().get(name).await.unwrap();
         assert_eq!(
             policy.trigger(),
             rotated.resource_version().as_deref(),
@@ -788,7 +650,7 @@ async fn a_deleted_secret_loses_both_formats_and_both_finalizers_and_goes_away()
     let hub = Hub::velero().await;
     let p = policy("p", &["a", "b"]);
     hub.converge(&[&p]).await;
-    hub.secrets_api()
+    hub.secrets()
         .delete("secret-a", &DeleteParams::default())
         .await
         .unwrap();
@@ -808,13 +670,7 @@ async fn a_deleted_secret_loses_both_formats_and_both_finalizers_and_goes_away()
         ]
     );
     assert_eq!(requests, 7, "six deletes and one Secret patch");
-    assert!(
-        hub.secrets_api()
-            .get_opt("secret-a")
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(hub.secrets().get_opt("secret-a").await.unwrap().is_none());
     let names = hub.ocm_object_names().await;
     assert!(names.iter().all(|n| !n.ends_with("secret-a")), "{names:?}");
     assert_eq!(hub.rule_clusters("vsecret-b").await.unwrap(), ["a", "b"]);
@@ -835,10 +691,10 @@ async fn turning_the_velero_format_off_removes_its_objects_and_finalizer_and_kee
         let before = (
             hub.rules().get("plrule-secret-a").await.unwrap(),
             hub.bindings().get("plbinding-secret-a").await.unwrap(),
-            hub.policies().get("secret-a").await.unwrap(),
+            hub.ocm_policies().get("secret-a").await.unwrap(),
         );
 
-        let hub = hub.with_config(&format!("{off}{PROFILES}"));
+        let hub = hub.with_config(&format!("{off}{}", profiles().yaml()));
         let mark = hub.server.hooks().mark();
         let (applied, _) = hub.converge(&[&p]).await;
         assert_eq!(
@@ -874,7 +730,7 @@ async fn turning_the_velero_format_off_removes_its_objects_and_finalizer_and_kee
         let after = (
             hub.rules().get("plrule-secret-a").await.unwrap(),
             hub.bindings().get("plbinding-secret-a").await.unwrap(),
-            hub.policies().get("secret-a").await.unwrap(),
+            hub.ocm_policies().get("secret-a").await.unwrap(),
         );
         assert_eq!(after.0.resource_version(), before.0.resource_version());
         assert_eq!(after.1.resource_version(), before.1.resource_version());
@@ -908,7 +764,7 @@ async fn turning_the_velero_format_on_adds_it_next_to_the_ramen_one() {
     let hub = Hub::default().await;
     let p = policy("p", &["a", "b"]);
     hub.converge(&[&p]).await;
-    let hub = hub.with_config(&format!("{VELERO}{PROFILES}"));
+    let hub = hub.with_config(&velero().yaml());
     let (applied, _) = hub.converge(&[&p]).await;
     assert_eq!(
         format_actions(&applied, "secret-a"),
@@ -922,7 +778,7 @@ async fn turning_the_velero_format_on_adds_it_next_to_the_ramen_one() {
     );
     let version = hub.secret_version("secret-a").await;
     for name in ["secret-a", "vsecret-a"] {
-        let policy = hub.policies().get(name).await.unwrap();
+        let policy = hub.ocm_policies().get(name).await.unwrap();
         assert_eq!(policy.trigger(), Some(version.as_str()), "{name}");
     }
     let (applied, requests) = hub.converge(&[&p]).await;
@@ -935,9 +791,7 @@ async fn with_distribution_off_both_formats_shrink_alike_and_go_with_the_last_ho
     let p1 = policy("p1", &["a", "b"]);
     let p2 = policy("p2", &["b", "c"]);
     hub.converge(&[&p1, &p2]).await;
-    let off = hub.with_config(&format!(
-        "drClusterOperator: {{s3SecretDistributionEnabled: false}}\n{VELERO}{PROFILES}"
-    ));
+    let off = hub.with_config(&velero().distribution(false).yaml());
     let (applied, requests) = off.converge(&[&p1, &p2]).await;
     assert_eq!((applied, requests), (vec![], 0));
 
@@ -980,9 +834,7 @@ async fn a_missing_placement_rule_is_recreated_or_with_distribution_off_ends_its
         .delete("plrule-vsecret-a", &DeleteParams::default())
         .await
         .unwrap();
-    let off = hub.with_config(&format!(
-        "drClusterOperator: {{s3SecretDistributionEnabled: false}}\n{VELERO}{PROFILES}"
-    ));
+    let off = hub.with_config(&velero().distribution(false).yaml());
     let (applied, _) = off.converge(&[&p]).await;
     assert_eq!(
         format_actions(&applied, "secret-a"),
@@ -1006,7 +858,7 @@ async fn a_velero_policy_without_annotations_is_repaired_not_a_crash() {
     let p = policy("p", &["a"]);
     hub.converge(&[&p]).await;
     let strip = serde_json::json!({"metadata": {"annotations": null}});
-    hub.policies()
+    hub.ocm_policies()
         .patch("vsecret-a", &PatchParams::default(), &Patch::Merge(&strip))
         .await
         .unwrap();
@@ -1016,7 +868,7 @@ async fn a_velero_policy_without_annotations_is_repaired_not_a_crash() {
         [(Format::Velero, Action::PolicyApplied)]
     );
     assert_eq!(requests, 1);
-    let policy = hub.policies().get("vsecret-a").await.unwrap();
+    let policy = hub.ocm_policies().get("vsecret-a").await.unwrap();
     assert_eq!(
         policy.trigger(),
         Some(hub.secret_version("secret-a").await.as_str())
@@ -1072,7 +924,7 @@ async fn a_distribution_older_ramen_wrote_is_rewritten_once_to_heads_body() {
     let hub = Hub::default().await;
     let finalize = serde_json::json!({"metadata": {"finalizers": [SECRET_POLICY_FINALIZER]}});
     let finalized = hub
-        .secrets_api()
+        .secrets()
         .patch(
             "secret-a",
             &PatchParams::default(),
@@ -1083,7 +935,7 @@ async fn a_distribution_older_ramen_wrote_is_rewritten_once_to_heads_body() {
     let pp = PostParams::default();
     let old: Policy =
         serde_json::from_value(baseline_policy(&finalized.resource_version().unwrap())).unwrap();
-    hub.policies().create(&pp, &old).await.unwrap();
+    hub.ocm_policies().create(&pp, &old).await.unwrap();
     let dist = SecretDistribution {
         secret: "secret-a",
         namespace: NS,
@@ -1109,7 +961,7 @@ async fn a_distribution_older_ramen_wrote_is_rewritten_once_to_heads_body() {
         "one update each: the label everywhere, HEAD's body in the Policy"
     );
     assert_eq!(requests, 3);
-    let policy = hub.policies().get("secret-a").await.unwrap();
+    let policy = hub.ocm_policies().get("secret-a").await.unwrap();
     assert_eq!(
         serde_json::to_value(&policy.spec.policy_templates).unwrap(),
         serde_json::to_value(&dist.policy("x").spec.policy_templates).unwrap()
@@ -1131,7 +983,7 @@ async fn a_distribution_ramen_head_wrote_is_adopted_refreshing_only_its_stale_ve
         SECRET_POLICY_FINALIZER, SECRET_POLICY_FINALIZER_VELERO
     ]}});
     let finalized = hub
-        .secrets_api()
+        .secrets()
         .patch(
             "secret-a",
             &PatchParams::default(),
@@ -1161,7 +1013,7 @@ async fn a_distribution_ramen_head_wrote_is_adopted_refreshing_only_its_stale_ve
             .create(&pp, &dist.placement_binding())
             .await
             .unwrap();
-        hub.policies()
+        hub.ocm_policies()
             .create(&pp, &dist.policy(trigger))
             .await
             .unwrap();
@@ -1186,18 +1038,15 @@ async fn a_secret_named_like_a_velero_policy_takes_those_names_and_gives_them_ba
     let p = policy("p", &["a", "b"]);
     hub.converge(&[&p]).await;
     assert!(distributes_in(
-        &hub.policies().get("vsecret-a").await.unwrap(),
+        &hub.ocm_policies().get("vsecret-a").await.unwrap(),
         NS,
         "secret-a",
         Format::Velero
     ));
 
     // Cluster b's profile now names Secret `vsecret-a`: its ramen format takes the names.
-    let taken = format!(
-        "{VELERO}{}",
-        PROFILES.replace("{name: secret-b}", "{name: vsecret-a}")
-    );
-    let hub = hub.with_config(&taken);
+    let taken = velero().profile_secret("s3-b", "vsecret-a");
+    let hub = hub.with_config(&taken.yaml());
     let (applied, _) = hub.converge(&[&p]).await;
     assert_eq!(
         format_actions(&applied, "secret-a"),
@@ -1213,7 +1062,7 @@ async fn a_secret_named_like_a_velero_policy_takes_those_names_and_gives_them_ba
         format_actions(&applied, "vsecret-a"),
         created_in_both_formats()
     );
-    let policy = hub.policies().get("vsecret-a").await.unwrap();
+    let policy = hub.ocm_policies().get("vsecret-a").await.unwrap();
     assert!(distributes_in(&policy, NS, "vsecret-a", Format::Ramen));
     assert_eq!(hub.finalizers("secret-a").await, [SECRET_POLICY_FINALIZER]);
     assert_eq!(hub.rule_clusters("vvsecret-a").await.unwrap(), ["a", "b"]);
@@ -1221,7 +1070,7 @@ async fn a_secret_named_like_a_velero_policy_takes_those_names_and_gives_them_ba
     assert_eq!((applied, requests), (vec![], 0));
 
     // And back: secret-a's velero format takes over the names the other Secret no longer needs.
-    let hub = hub.with_config(&format!("{VELERO}{PROFILES}"));
+    let hub = hub.with_config(&velero().yaml());
     let (applied, _) = hub.converge(&[&p]).await;
     assert_eq!(
         format_actions(&applied, "vsecret-a"),
@@ -1234,7 +1083,7 @@ async fn a_secret_named_like_a_velero_policy_takes_those_names_and_gives_them_ba
         ],
         "its ramen-format objects are secret-a's now: left alone"
     );
-    let policy = hub.policies().get("vsecret-a").await.unwrap();
+    let policy = hub.ocm_policies().get("vsecret-a").await.unwrap();
     assert!(distributes_in(&policy, NS, "secret-a", Format::Velero));
     assert_eq!(
         hub.finalizers("secret-a").await,
@@ -1256,7 +1105,7 @@ async fn a_half_created_velero_distribution_is_not_removed_for_the_secret_sharin
     let finalize = serde_json::json!({"metadata": {"finalizers": [
         SECRET_POLICY_FINALIZER, SECRET_POLICY_FINALIZER_VELERO
     ]}});
-    hub.secrets_api()
+    hub.secrets()
         .patch(
             "secret-a",
             &PatchParams::default(),
@@ -1307,14 +1156,11 @@ async fn a_distribution_the_head_length_guard_refuses_is_kept_but_never_grown() 
     // 50 characters passed the older guard (len + 12 + 1 <= 63), not Ramen HEAD's (one more for the
     // format prefix). Whatever an older version distributed stays for the clusters still needing it.
     let long = "s".repeat(50);
-    let hub = Hub::start(&format!(
-        "s3StoreProfiles:\n- {{s3ProfileName: s3-a, s3SecretRef: {{name: {long}}}}}\n"
-    ))
-    .await;
+    let hub = Hub::start(&RamenConfigYaml::profiles([S3Profile::new("s3-a", &long)])).await;
     hub.create_secret(&long).await;
     let finalize = serde_json::json!({"metadata": {"finalizers": [SECRET_POLICY_FINALIZER]}});
     let finalized = hub
-        .secrets_api()
+        .secrets()
         .patch(&long, &PatchParams::default(), &Patch::Merge(&finalize))
         .await
         .unwrap();
@@ -1329,7 +1175,7 @@ async fn a_distribution_the_head_length_guard_refuses_is_kept_but_never_grown() 
         .create(&pp, &dist.placement_binding())
         .await
         .unwrap();
-    hub.policies()
+    hub.ocm_policies()
         .create(&pp, &dist.policy(&finalized.resource_version().unwrap()))
         .await
         .unwrap();
@@ -1374,7 +1220,7 @@ async fn a_failed_velero_deletion_names_the_velero_format_and_spares_the_ramen_o
         1,
         test_apiserver::FaultAction::Status(500),
     );
-    let hub = hub.with_config(PROFILES);
+    let hub = hub.with_config(&profiles().yaml());
     let (secrets, live) = hub.observe().await;
     let plan = hub.plan(&[&p], &secrets);
     let report = Applier::new(hub.client.clone())

@@ -1,36 +1,21 @@
 //! The planner, table-driven: which (cluster, secret) pairs are distributed, and what is reported.
 
 use drpolicy_api::names::ocm_names::Format;
-use drpolicy_api::{DRCluster, DRClusterSpec, DRPolicy, DRPolicySpec};
+use drpolicy_api::{DRCluster, DRPolicy};
 use pretty_assertions::assert_eq;
 use secret_propagator::{Plan, PlanInputs, PlanWarning, Scope, SecretState, Secrets, plan};
 use std::collections::{BTreeMap, BTreeSet};
+use test_fixtures::{by_name, drcluster, drpolicy};
 
 const NS: &str = "ramen-system";
 
 fn policy(name: &str, clusters: &[&str]) -> DRPolicy {
-    DRPolicy::new(
-        name,
-        DRPolicySpec {
-            dr_clusters: clusters.iter().map(|c| c.to_string()).collect(),
-            scheduling_interval: "5m".into(),
-            ..Default::default()
-        },
-    )
+    drpolicy(name, clusters, "5m")
 }
 
 /// Cluster `x` uses profile `s3-x`, whose secret is `secret-x` (see `config`).
 fn clusters() -> BTreeMap<String, DRCluster> {
-    ["a", "b", "c", "d", "x"]
-        .into_iter()
-        .map(|n| {
-            let spec = DRClusterSpec {
-                s3_profile_name: format!("s3-{n}"),
-                ..Default::default()
-            };
-            (n.to_owned(), DRCluster::new(n, spec))
-        })
-        .collect()
+    by_name(["a", "b", "c", "d", "x"].map(|n| drcluster(n, &format!("s3-{n}"))))
 }
 
 fn config(extra: &str) -> ramen_config::RamenConfig {
@@ -179,11 +164,7 @@ fn secret_names_up_to_63_characters_with_namespace_and_format_prefix_are_distrib
     let config = config(&extra);
     let mut drclusters = clusters();
     for (name, profile) in [("f", "s3-fits"), ("l", "s3-long")] {
-        let spec = DRClusterSpec {
-            s3_profile_name: profile.into(),
-            ..Default::default()
-        };
-        drclusters.insert(name.into(), DRCluster::new(name, spec));
+        drclusters.insert(name.into(), drcluster(name, profile));
     }
     let states = secrets(&[&fits, &too_long]);
     let p = policy("p", &["f", "l"]);

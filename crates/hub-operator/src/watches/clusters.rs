@@ -44,8 +44,6 @@ pub(crate) struct ClusterWatches {
     pub(crate) view_api: Arc<ApiPresence>,
     /// The view client over `views`, kept in step with the watch.
     pub(crate) view_client: Arc<Views>,
-    /// Background tasks.
-    pub(crate) tasks: Vec<JoinHandle<()>>,
 }
 
 /// Retries of a watch whose API may be absent: 1 s, doubling, at most every 5 minutes; reset by any
@@ -101,16 +99,15 @@ fn track_presence<K>(
     }
 }
 
-/// Starts both watches.
+/// Starts both watches; their tasks go to `tasks`.
 pub(crate) fn start(
     client: &Client,
     base: &watcher::Config,
     shared: &SharedCell,
     requeue: &Requeue,
     metrics: &Metrics,
+    tasks: &mut Vec<JoinHandle<()>>,
 ) -> ClusterWatches {
-    let mut tasks = Vec::new();
-
     let (managed_clusters, writer) = reflector::store();
     let managed_cluster_api = Arc::new(ApiPresence::default());
     let stream = watcher::watcher(Api::<ManagedCluster>::all(client.clone()), base.clone())
@@ -154,7 +151,6 @@ pub(crate) fn start(
         views,
         view_api,
         view_client,
-        tasks,
     }
 }
 

@@ -25,71 +25,31 @@ pub(crate) mod watch;
 
 use drpolicy_api::names::{CREATED_BY_RAMEN_LABEL, HUB_OPERATOR_CONFIGMAP};
 use drpolicy_api::ocm::{PlacementBinding, PlacementRule, Policy};
-use drpolicy_api::{DRCluster, DRPlacementControl, DRPolicy, ManagedCluster, ManagedClusterView};
+use drpolicy_api::{DRCluster, DRPlacementControl, DRPolicy};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::Api;
 use kube::core::PartialObjectMeta;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::watcher;
 use kube::{Client, Resource};
-use std::sync::Arc;
 use tokio::task::JoinHandle;
 
 use crate::context::SharedCell;
 use crate::distribution::Kind;
 use crate::hub::Caches;
 use crate::metrics::Metrics;
-use crate::presence::ApiPresence;
-use crate::views::Views;
 use requeue::Requeue;
 use watch::spawn_watch;
 
-/// The secondary watches: their stores (for [`Caches`]) and the tasks feeding them.
+/// Every watch but the DRPolicy one: the caches they fill, OCM's cluster kinds, and the tasks feeding
+/// them.
 pub(crate) struct Secondary {
-    /// DRCluster store.
-    pub(crate) drclusters: Store<DRCluster>,
-    /// DRPC store.
-    pub(crate) drpcs: Store<DRPlacementControl>,
-    /// Secret metadata store.
-    pub(crate) secrets: Store<PartialObjectMeta<Secret>>,
-    /// ConfigMap store.
-    pub(crate) configmaps: Store<ConfigMap>,
-    /// Distribution Policy store.
-    pub(crate) ocm_policies: Store<Policy>,
-    /// Distribution PlacementRule store.
-    pub(crate) placement_rules: Store<PlacementRule>,
-    /// Distribution PlacementBinding store.
-    pub(crate) placement_bindings: Store<PlacementBinding>,
-    /// ManagedCluster store (OCM; may be unserved).
-    pub(crate) managed_clusters: Store<ManagedCluster>,
-    /// Whether the hub serves ManagedClusters.
-    pub(crate) managed_cluster_api: Arc<ApiPresence>,
-    /// Store of our ManagedClusterViews (by the created-by label; may be unserved).
-    pub(crate) views: Store<ManagedClusterView>,
-    /// Whether the hub serves ManagedClusterViews.
-    pub(crate) view_api: Arc<ApiPresence>,
-    /// The view client over [`Secondary::views`].
-    pub(crate) view_client: Arc<Views>,
+    /// Every store, the DRPolicy one included (it is passed in).
+    pub(crate) caches: Caches,
+    /// Whether OCM's cluster kinds are served, and the view client.
+    pub(crate) clusters: clusters::ClusterWatches,
     /// Background tasks (aborted on shutdown).
     pub(crate) tasks: Vec<JoinHandle<()>>,
-}
-
-impl Secondary {
-    /// [`Caches`] from these stores and the primary one.
-    pub(crate) fn caches(&self, policies: Store<DRPolicy>) -> Caches {
-        Caches {
-            policies,
-            drclusters: self.drclusters.clone(),
-            drpcs: self.drpcs.clone(),
-            secrets: self.secrets.clone(),
-            configmaps: self.configmaps.clone(),
-            ocm_policies: self.ocm_policies.clone(),
-            placement_rules: self.placement_rules.clone(),
-            placement_bindings: self.placement_bindings.clone(),
-            managed_clusters: self.managed_clusters.clone(),
-            views: self.views.clone(),
-        }
-    }
 }
 
 fn namespaced<K>(client: &Client, namespace: &str) -> Api<K>
@@ -99,9 +59,38 @@ where
     Api::namespaced(client.clone(), namespace)
 }
 
-/// Starts the secondary watches, each with `base`'s settings. `shared` is filled in once the stores
-/// exist (the mappers need it).
+/// A watch of one kind of distribution object (ours, by label), with its store.
+fn ocm_watch<K>(
+    api: Api<K>,
+    config: &watcher::Config,
+    resource: &'static str,
+    metrics: &Metrics,
+    mapper: impl FnMut(watch::Change<'_, K>) + Send + 'static,
+) -> (Store<K>, JoinHandle<()>)
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+{
+    let (store, writer) = reflector::store();
+    let task = spawn_watch(
+        watcher::watcher(api, config.clone()),
+        writer,
+        resource,
+        metrics.clone(),
+        mapper,
+    );
+    (store, task)
+}
+
+/// Starts the secondary watches, each with `base`'s settings, beside the DRPolicy store `policies`.
+/// `shared` is filled in once the stores exist (the mappers need it).
 pub(crate) fn start_secondary(
+    policies: Store<DRPolicy>,
     client: &Client,
     base: &watcher::Config,
     namespace: &str,
@@ -158,55 +147,48 @@ pub(crate) fn start_secondary(
         mappers::configmap(shared.clone(), requeue.clone()),
     ));
 
-    let (ocm_policies, writer) = reflector::store();
-    tasks.push(spawn_watch(
-        watcher::watcher(namespaced::<Policy>(client, namespace), created_by.clone()),
-        writer,
+    let (ocm_policies, task) = ocm_watch(
+        namespaced::<Policy>(client, namespace),
+        &created_by,
         "policies",
-        metrics.clone(),
+        metrics,
         mappers::ocm(shared.clone(), Kind::Policy, |p| &p.ocm_policies),
-    ));
-    let (placement_rules, writer) = reflector::store();
-    tasks.push(spawn_watch(
-        watcher::watcher(
-            namespaced::<PlacementRule>(client, namespace),
-            created_by.clone(),
-        ),
-        writer,
+    );
+    tasks.push(task);
+    let (placement_rules, task) = ocm_watch(
+        namespaced::<PlacementRule>(client, namespace),
+        &created_by,
         "placementrules",
-        metrics.clone(),
+        metrics,
         mappers::ocm(shared.clone(), Kind::PlacementRule, |p| &p.placement_rules),
-    ));
-    let (placement_bindings, writer) = reflector::store();
-    tasks.push(spawn_watch(
-        watcher::watcher(
-            namespaced::<PlacementBinding>(client, namespace),
-            created_by,
-        ),
-        writer,
+    );
+    tasks.push(task);
+    let (placement_bindings, task) = ocm_watch(
+        namespaced::<PlacementBinding>(client, namespace),
+        &created_by,
         "placementbindings",
-        metrics.clone(),
+        metrics,
         mappers::ocm(shared.clone(), Kind::PlacementBinding, |p| {
             &p.placement_bindings
         }),
-    ));
+    );
+    tasks.push(task);
 
-    let clusters = clusters::start(client, base, &shared, &requeue, metrics);
-    tasks.extend(clusters.tasks);
-
+    let clusters = clusters::start(client, base, &shared, &requeue, metrics, &mut tasks);
     Secondary {
-        managed_clusters: clusters.managed_clusters,
-        managed_cluster_api: clusters.managed_cluster_api,
-        views: clusters.views,
-        view_api: clusters.view_api,
-        view_client: clusters.view_client,
-        drclusters,
-        drpcs,
-        secrets,
-        configmaps,
-        ocm_policies,
-        placement_rules,
-        placement_bindings,
+        caches: Caches {
+            policies,
+            drclusters,
+            drpcs,
+            secrets,
+            configmaps,
+            ocm_policies,
+            placement_rules,
+            placement_bindings,
+            managed_clusters: clusters.managed_clusters.clone(),
+            views: clusters.views.clone(),
+        },
+        clusters,
         tasks,
     }
 }

@@ -1,61 +1,73 @@
-//! A hub on the embedded API server with the operator's controller running in-process.
+//! A hub on the embedded API server with the operator's controller running in-process. The objects
+//! come from `test-fixtures`; this adds the operator, the OCM view agent, the request log and
+//! unwrapping reads (a failed read fails the test).
 #![allow(dead_code)]
 
-use drpolicy_api::names::{HUB_OPERATOR_CONFIGMAP, RAMEN_CONFIG_KEY};
-use drpolicy_api::ocm::{PlacementBinding, PlacementRule, Policy};
-use drpolicy_api::{DRCluster, DRClusterSpec, DRPlacementControl, DRPolicy, DRPolicySpec};
-use e2e::views::{ManagedClusterFixture, ManagedObjects, ViewAgent, ViewAgentHandle};
+use drpolicy_api::DRPolicy;
+use e2e::views::{ClusterTable, ManagedObjects, ViewAgent, ViewAgentHandle};
 use hub_operator::http::Readiness;
 use hub_operator::liveness::Liveness;
 use hub_operator::metrics::Metrics;
 use hub_operator::{ControllerOptions, run_controller, shutdown_signal};
-use k8s_openapi::ByteString;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
-use kube::{Client, ResourceExt};
-use serde_json::json;
-use std::collections::BTreeMap;
+use k8s_openapi::api::core::v1::Secret;
+use kube::Client;
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use std::future::Future;
 use std::time::Duration;
 use test_apiserver::TestApiServer;
+use test_fixtures::seed::ensure_namespace;
+use test_fixtures::wait::poll;
+use test_fixtures::{
+    CrdSet, HubApi, HubSeed, Patience, RamenConfigYaml, S3Credentials, S3Profile, SeedCluster, drpc,
+};
 use tokio::task::JoinHandle;
+
+pub use test_fixtures::cluster_id;
 
 pub const NS: &str = "ramen-system";
 pub const ACCESS_KEY: &str = "AKIA-never-shown";
 pub const SECRET_KEY: &str = "wJalr-never-shown";
+/// The seeded clusters and their regions.
+const CLUSTERS: [(&str, &str); 3] = [("dr1", "west"), ("dr2", "east"), ("dr3", "central")];
+
+/// The values of every test Secret.
+pub fn credentials() -> S3Credentials {
+    S3Credentials::new(ACCESS_KEY, SECRET_KEY)
+}
+
+/// The S3 profile of test cluster `dri`: `minio-on-dri`, Secret `ramen-s3-secret-dr{secret}`, at
+/// `endpoint` in `region`.
+pub fn profile(i: usize, secret: usize, endpoint: &str, region: &str) -> S3Profile {
+    S3Profile::new(
+        format!("minio-on-dr{i}"),
+        format!("ramen-s3-secret-dr{secret}"),
+    )
+    .store(endpoint, region)
+    .secret_in(NS)
+}
 
 /// The seed's ConfigMap, trimmed to what matters, with a third profile.
-pub const CONFIG: &str = "\
-apiVersion: ramendr.openshift.io/v1alpha1
-kind: RamenConfig
-ramenControllerType: dr-hub
-maxConcurrentReconciles: 50
-drClusterOperator:
-  deploymentAutomationEnabled: true
-  s3SecretDistributionEnabled: true
-  namespaceName: ramen-system
-s3StoreProfiles:
-- s3ProfileName: minio-on-dr1
-  s3Bucket: bucket
-  s3CompatibleEndpoint: http://192.168.124.246:30000
-  s3Region: us-west-1
-  s3SecretRef: {name: ramen-s3-secret-dr1, namespace: ramen-system}
-- s3ProfileName: minio-on-dr2
-  s3Bucket: bucket
-  s3CompatibleEndpoint: http://192.168.124.174:30000
-  s3Region: us-east-1
-  s3SecretRef: {name: ramen-s3-secret-dr2, namespace: ramen-system}
-- s3ProfileName: minio-on-dr3
-  s3Bucket: bucket
-  s3CompatibleEndpoint: http://192.168.124.175:30000
-  s3Region: us-east-2
-  s3SecretRef: {name: ramen-s3-secret-dr3, namespace: ramen-system}
-";
+pub fn config() -> RamenConfigYaml {
+    RamenConfigYaml::hub([
+        profile(1, 1, "http://192.168.124.246:30000", "us-west-1"),
+        profile(2, 2, "http://192.168.124.174:30000", "us-east-1"),
+        profile(3, 3, "http://192.168.124.175:30000", "us-east-2"),
+    ])
+    .max_concurrent_reconciles(50)
+    .operator_namespace(NS)
+}
+
+/// Test cluster `name` in `region`: profile `minio-on-<name>`, a joined ManagedCluster.
+fn seed_cluster(name: &str, region: &str) -> SeedCluster {
+    SeedCluster::new(name, format!("minio-on-{name}"))
+        .region(region)
+        .joined(cluster_id(name))
+}
 
 pub struct Hub {
     pub server: TestApiServer,
-    pub client: Client,
+    /// The hub's objects, as `test-fixtures` reads them (`hub.policies()`, `hub.client`, ...).
+    api: HubApi,
     pub metrics: Metrics,
     pub readiness: Readiness,
     /// Given to the controller at each start.
@@ -67,26 +79,12 @@ pub struct Hub {
     task: Option<JoinHandle<anyhow::Result<()>>>,
 }
 
-/// The ID claim of test cluster `name`.
-pub fn cluster_id(name: &str) -> String {
-    format!("id-{name}")
-}
+impl std::ops::Deref for Hub {
+    type Target = HubApi;
 
-fn ocm_crds() -> Vec<CustomResourceDefinition> {
-    [
-        include_str!("../../../../hack/crds/ocm/policy.open-cluster-management.io_policies.yaml"),
-        include_str!(
-            "../../../../hack/crds/ocm/policy.open-cluster-management.io_placementbindings.yaml"
-        ),
-        include_str!(
-            "../../../../hack/crds/ocm/apps.open-cluster-management.io_placementrules.yaml"
-        ),
-        e2e::views::MANAGED_CLUSTER_CRD,
-        e2e::views::MANAGED_CLUSTER_VIEW_CRD,
-    ]
-    .into_iter()
-    .map(|y| serde_saphyr::from_str(y).unwrap())
-    .collect()
+    fn deref(&self) -> &HubApi {
+        &self.api
+    }
 }
 
 /// Polls `check` until it returns `Some`, for at most a generous minute.
@@ -95,28 +93,26 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        if tokio::time::Instant::now() > deadline {
-            panic!("timed out waiting for: {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    let found = poll(Patience::IN_PROCESS, || {
+        let checked = check();
+        async move { Ok::<_, std::convert::Infallible>(checked.await) }
+    });
+    match found.await {
+        Ok(Some(value)) => value,
+        _ => panic!("timed out waiting for: {what}"),
     }
 }
 
 impl Hub {
     /// A hub with CRDs, the operator namespace, the ConfigMap, three S3 Secrets and validated
-    /// DRClusters dr1, dr2 (region west/east) and dr3 (east) — the operator not yet running.
-    pub async fn prepared(config: &str) -> Hub {
+    /// DRClusters dr1, dr2 (region west/east) and dr3 (central) — the operator not yet running.
+    pub async fn prepared(config: &RamenConfigYaml) -> Hub {
         Hub::prepare(config, true).await
     }
 
     /// [`Hub::running`] on a hub that does not serve ManagedClusterViews (no CRD, no agent).
     pub async fn running_without_views() -> Hub {
-        let mut hub = Hub::prepare(CONFIG, false).await;
+        let mut hub = Hub::prepare(&config(), false).await;
         hub.start_operator().await;
         hub
     }
@@ -130,57 +126,47 @@ impl Hub {
         );
     }
 
-    async fn prepare(config: &str, views: bool) -> Hub {
+    async fn prepare(config: &RamenConfigYaml, views: bool) -> Hub {
         let _ = tracing_subscriber::fmt()
             .with_test_writer()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .try_init();
         let server = TestApiServer::start().await.unwrap();
-        let client = server.client();
-        let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-        for (_, crd) in drpolicy_api::crd::all() {
-            crds.create(&PostParams::default(), &crd).await.unwrap();
+        let managed = ManagedObjects::default();
+        // No DRClusterConfig of the seeded clusters lists classes yet.
+        for (cluster, _) in CLUSTERS {
+            managed.set_classes(cluster, Vec::new());
         }
-        for crd in ocm_crds() {
-            if !views && crd.spec.names.kind == "ManagedClusterView" {
-                continue;
-            }
-            crds.create(&PostParams::default(), &crd).await.unwrap();
-        }
-        let mut namespace = Namespace::default();
-        namespace.metadata.name = Some(NS.into());
-        Api::<Namespace>::all(client.clone())
-            .create(&PostParams::default(), &namespace)
+        let crds = if views {
+            CrdSet::all()
+        } else {
+            CrdSet::all().without_views()
+        };
+        let api = HubSeed::new(NS, credentials())
+            .crds(crds)
+            .config(config)
+            .secrets(CLUSTERS.map(|(c, _)| format!("ramen-s3-secret-{c}")))
+            .clusters(CLUSTERS.map(|(name, region)| seed_cluster(name, region)))
+            .apply(&server.client())
             .await
             .unwrap();
-        let mut hub = Hub {
+        let agent = views.then(|| ViewAgent::new(api.client.clone(), managed.clone()).spawn());
+        Hub {
             server,
-            client,
+            api,
             metrics: Metrics::new(),
             readiness: Readiness::default(),
             liveness: Liveness::default(),
-            managed: ManagedObjects::default(),
-            agent: None,
+            managed,
+            agent,
             stop: None,
             task: None,
-        };
-        if views {
-            hub.agent = Some(ViewAgent::new(hub.client.clone(), hub.managed.clone()).spawn());
         }
-        hub.put_config(config).await;
-        for cluster in ["dr1", "dr2", "dr3"] {
-            hub.create_secret(&format!("ramen-s3-secret-{cluster}"))
-                .await;
-        }
-        hub.create_drcluster("dr1", "west", true).await;
-        hub.create_drcluster("dr2", "east", true).await;
-        hub.create_drcluster("dr3", "central", true).await;
-        hub
     }
 
     /// [`Hub::prepared`] with the operator running and its caches synced.
     pub async fn running() -> Hub {
-        let mut hub = Hub::prepared(CONFIG).await;
+        let mut hub = Hub::prepared(&config()).await;
         hub.start_operator().await;
         hub
     }
@@ -221,150 +207,87 @@ impl Hub {
         }
     }
 
+    /// Replaces the RamenConfig document of the operator ConfigMap.
     pub async fn put_config(&self, yaml: &str) {
-        let mut cm = ConfigMap::default();
-        cm.metadata.name = Some(HUB_OPERATOR_CONFIGMAP.into());
-        cm.data = Some(BTreeMap::from([(
-            RAMEN_CONFIG_KEY.to_owned(),
-            yaml.to_owned(),
-        )]));
-        let api = self.configmaps();
-        match api.get_opt(HUB_OPERATOR_CONFIGMAP).await.unwrap() {
-            None => {
-                api.create(&PostParams::default(), &cm).await.unwrap();
-            }
-            Some(_) => {
-                let patch = json!({"data": {RAMEN_CONFIG_KEY: yaml}});
-                api.patch(
-                    HUB_OPERATOR_CONFIGMAP,
-                    &PatchParams::default(),
-                    &Patch::Merge(&patch),
-                )
-                .await
-                .unwrap();
-            }
-        }
+        self.api.put_config(yaml).await.unwrap();
     }
 
+    /// Creates S3 Secret `name` holding [`credentials`].
     pub async fn create_secret(&self, name: &str) {
-        let mut secret = Secret::default();
-        secret.metadata.name = Some(name.into());
-        secret.data = Some(BTreeMap::from([
-            (
-                "AWS_ACCESS_KEY_ID".to_owned(),
-                ByteString(ACCESS_KEY.into()),
-            ),
-            (
-                "AWS_SECRET_ACCESS_KEY".to_owned(),
-                ByteString(SECRET_KEY.into()),
-            ),
-        ]));
+        self.api.apply_secret(name, &credentials()).await.unwrap();
+    }
+
+    /// Merge-patches Secret `name` with `patch`; the Secret written.
+    pub async fn patch_secret(&self, name: &str, patch: &serde_json::Value) -> Secret {
         self.secrets()
-            .create(&PostParams::default(), &secret)
-            .await
-            .unwrap();
-    }
-
-    pub async fn create_drcluster(&self, name: &str, region: &str, validated: bool) {
-        let cluster = DRCluster::new(
-            name,
-            DRClusterSpec {
-                s3_profile_name: format!("minio-on-{name}"),
-                region: Some(region.into()),
-                ..Default::default()
-            },
-        );
-        let created = self
-            .drclusters()
-            .create(&PostParams::default(), &cluster)
-            .await
-            .unwrap();
-        // OCM registered it: a joined ManagedCluster with its ID claim, whose DRClusterConfig lists no
-        // classes yet.
-        ManagedClusterFixture::joined(name, cluster_id(name))
-            .ensure(&self.client)
-            .await
-            .unwrap();
-        self.managed.set_classes(name, Vec::new());
-        if validated {
-            let status = json!({"status": {"conditions": [{
-                "type": "Validated", "status": "True", "reason": "Succeeded",
-                "message": "Validated the cluster",
-                "observedGeneration": created.metadata.generation,
-                "lastTransitionTime": "2026-11-26T10:00:00Z"
-            }]}});
-            self.drclusters()
-                .patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
-                .await
-                .unwrap();
-        }
-    }
-
-    pub async fn create_policy(&self, name: &str, clusters: &[&str]) -> DRPolicy {
-        let policy = DRPolicy::new(
-            name,
-            DRPolicySpec {
-                dr_clusters: clusters.iter().map(|c| c.to_string()).collect(),
-                scheduling_interval: "5m".into(),
-                ..Default::default()
-            },
-        );
-        self.policies()
-            .create(&PostParams::default(), &policy)
+            .patch(name, &PatchParams::default(), &Patch::Merge(patch))
             .await
             .unwrap()
     }
 
-    pub async fn create_drpc(&self, namespace: &str, name: &str, policy: &str) {
-        let mut ns = Namespace::default();
-        ns.metadata.name = Some(namespace.into());
-        let _ = Api::<Namespace>::all(self.client.clone())
-            .create(&PostParams::default(), &ns)
-            .await;
-        let drpc: DRPlacementControl = serde_json::from_value(json!({
-            "apiVersion": "ramendr.openshift.io/v1alpha1",
-            "kind": "DRPlacementControl",
-            "metadata": {"name": name, "namespace": namespace},
-            "spec": {
-                "drPolicyRef": {"name": policy},
-                "placementRef": {"name": "placement", "kind": "Placement"},
-                "pvcSelector": {"matchLabels": {"app": name}}
-            }
-        }))
-        .unwrap();
-        Api::<DRPlacementControl>::namespaced(self.client.clone(), namespace)
-            .create(&PostParams::default(), &drpc)
+    /// Merge-patches the operator ConfigMap with `patch`.
+    pub async fn patch_configmap(&self, patch: &serde_json::Value) {
+        self.configmaps()
+            .patch(
+                drpolicy_api::names::HUB_OPERATOR_CONFIGMAP,
+                &PatchParams::default(),
+                &Patch::Merge(patch),
+            )
             .await
             .unwrap();
     }
 
-    pub fn policies(&self) -> Api<DRPolicy> {
-        Api::all(self.client.clone())
+    /// The operator ConfigMap.
+    pub async fn configmap(&self) -> k8s_openapi::api::core::v1::ConfigMap {
+        self.configmaps()
+            .get(drpolicy_api::names::HUB_OPERATOR_CONFIGMAP)
+            .await
+            .unwrap()
     }
-    pub fn drclusters(&self) -> Api<DRCluster> {
-        Api::all(self.client.clone())
+
+    /// Adds DRCluster `name` in `region` with a joined ManagedCluster whose DRClusterConfig lists no
+    /// classes, validated or not.
+    pub async fn create_drcluster(&self, name: &str, region: &str, validated: bool) {
+        self.managed.set_classes(name, Vec::new());
+        let cluster = seed_cluster(name, region);
+        let cluster = if validated {
+            cluster
+        } else {
+            cluster.unvalidated()
+        };
+        cluster.ensure(&self.client).await.unwrap();
     }
-    pub fn secrets(&self) -> Api<Secret> {
-        Api::namespaced(self.client.clone(), NS)
+
+    pub async fn create_policy(&self, name: &str, clusters: &[&str]) -> DRPolicy {
+        self.api.create_policy(name, clusters).await.unwrap()
     }
-    pub fn configmaps(&self) -> Api<ConfigMap> {
-        Api::namespaced(self.client.clone(), NS)
+
+    /// Creates policy `name` over `clusters` and waits until it has distributed its secrets.
+    pub async fn create_distributed(&self, name: &str, clusters: &[&str]) {
+        self.create_policy(name, clusters).await;
+        self.wait_distributed(name).await;
     }
-    pub fn ocm_policies(&self) -> Api<Policy> {
-        Api::namespaced(self.client.clone(), NS)
+
+    /// Makes the view agent answer from `table` for each cluster it lists.
+    pub fn serve(&self, table: ClusterTable) {
+        for (cluster, objects) in table {
+            self.managed.set_cluster(&cluster, objects);
+        }
     }
-    pub fn rules(&self) -> Api<PlacementRule> {
-        Api::namespaced(self.client.clone(), NS)
-    }
-    pub fn bindings(&self) -> Api<PlacementBinding> {
-        Api::namespaced(self.client.clone(), NS)
+
+    pub async fn create_drpc(&self, namespace: &str, name: &str, policy: &str) {
+        ensure_namespace(&self.client, namespace, test_fixtures::seed::FIELD_MANAGER)
+            .await
+            .unwrap();
+        self.drpcs(namespace)
+            .create(&PostParams::default(), &drpc(namespace, name, policy))
+            .await
+            .unwrap();
     }
 
     /// The condition `type_` of policy `name` as (status, reason, message).
     pub async fn condition(&self, name: &str, type_: &str) -> Option<(String, String, String)> {
-        let policy = self.policies().get_opt(name).await.unwrap()?;
-        let c = policy.condition(type_)?;
-        Some((c.status.clone(), c.reason.clone(), c.message.clone()))
+        self.api.condition(name, type_).await.unwrap()
     }
 
     /// Waits until policy `name` has condition `type_` with `status` and `reason`; returns its message.
@@ -375,11 +298,10 @@ impl Hub {
         status: &str,
         reason: &str,
     ) -> String {
-        eventually(&format!("{name} {type_}={status}/{reason}"), || async {
-            let (s, r, m) = self.condition(name, type_).await?;
-            (s == status && r == reason).then_some(m)
-        })
-        .await
+        self.api
+            .wait_condition(name, type_, status, reason)
+            .await
+            .unwrap()
     }
 
     /// Waits until policy `name` has distributed its secrets.
@@ -390,51 +312,44 @@ impl Hub {
 
     /// Waits until DRPolicy `name` is gone.
     pub async fn wait_policy_gone(&self, name: &str) {
-        eventually(&format!("{name} gone"), || async {
-            self.policies()
-                .get_opt(name)
-                .await
-                .unwrap()
-                .is_none()
-                .then_some(())
-        })
-        .await
+        self.api.wait_policy_gone(name).await.unwrap()
     }
 
     pub async fn rule_clusters(&self, secret: &str) -> Option<Vec<String>> {
-        let rule = self
-            .rules()
-            .get_opt(&format!("plrule-{secret}"))
-            .await
-            .unwrap()?;
-        Some(rule.cluster_names().map(str::to_owned).collect())
+        self.api.rule_clusters(secret).await.unwrap()
     }
 
     pub async fn wait_rule(&self, secret: &str, clusters: &[&str]) {
-        let want: Vec<String> = clusters.iter().map(|c| c.to_string()).collect();
-        eventually(&format!("plrule-{secret} = {want:?}"), || async {
-            (self.rule_clusters(secret).await == Some(want.clone())).then_some(())
-        })
-        .await
+        self.api.wait_rule(secret, Some(clusters)).await.unwrap()
+    }
+
+    /// The names of the OCM objects of the operator namespace, sorted.
+    pub async fn ocm_object_names(&self) -> Vec<String> {
+        self.api.ocm_object_names().await.unwrap()
     }
 
     pub async fn ocm_object_count(&self) -> usize {
-        let lp = ListParams::default();
-        self.ocm_policies().list(&lp).await.unwrap().items.len()
-            + self.rules().list(&lp).await.unwrap().items.len()
-            + self.bindings().list(&lp).await.unwrap().items.len()
+        self.ocm_object_names().await.len()
+    }
+
+    /// Every DRPolicy and OCM object of the hub, as JSON text.
+    pub async fn written_objects(&self) -> Vec<String> {
+        self.api.written_objects().await.unwrap()
     }
 
     pub async fn secret_has_finalizer(&self, name: &str) -> bool {
-        self.secrets()
-            .get_opt(name)
-            .await
-            .unwrap()
-            .is_some_and(|s| {
-                s.finalizers()
-                    .iter()
-                    .any(|f| f == drpolicy_api::names::SECRET_POLICY_FINALIZER)
-            })
+        self.api.secret_has_finalizer(name).await.unwrap()
+    }
+
+    /// The finalizers of Secret `name`, if it exists.
+    pub async fn secret_finalizers(&self, name: &str) -> Option<Vec<String>> {
+        self.api.secret_finalizers(name).await.unwrap()
+    }
+
+    /// The finalizers of DRPolicy `name`.
+    pub async fn policy_finalizers(&self, name: &str) -> Vec<String> {
+        let policy = self.policies().get(name).await.unwrap();
+        policy.metadata.finalizers.unwrap_or_default()
     }
 
     /// Waits for the operator to go quiet (no request for a while).
@@ -446,14 +361,11 @@ impl Hub {
     }
 
     pub async fn delete_policy(&self, name: &str) {
-        self.policies()
-            .delete(name, &DeleteParams::default())
-            .await
-            .unwrap();
+        self.api.delete_policy(name).await.unwrap()
     }
 
     pub async fn delete_drpc(&self, namespace: &str, name: &str) {
-        Api::<DRPlacementControl>::namespaced(self.client.clone(), namespace)
+        self.drpcs(namespace)
             .delete(name, &DeleteParams::default())
             .await
             .unwrap();
@@ -463,6 +375,24 @@ impl Hub {
     pub async fn wait_deletion_blocked(&self, name: &str) -> String {
         self.wait_condition(name, "DeletionBlocked", "True", "DRPlacementControlsExist")
             .await
+    }
+
+    /// Protects an application `app/app-drpc` with `policy`, then deletes `policy`; the message of
+    /// its blocked deletion, which names the DRPC.
+    pub async fn delete_protecting_policy(&self, policy: &str) -> String {
+        self.create_drpc("app", "app-drpc", policy).await;
+        self.delete_policy(policy).await;
+        let message = self.wait_deletion_blocked(policy).await;
+        assert!(message.contains("app/app-drpc"), "{message}");
+        message
+    }
+
+    /// Deletes the DRPC of [`Hub::delete_protecting_policy`]: `policy` goes, and every OCM object with
+    /// it.
+    pub async fn unblock_deletion(&self, policy: &str) {
+        self.delete_drpc("app", "app-drpc").await;
+        self.wait_policy_gone(policy).await;
+        assert_eq!(self.ocm_object_count().await, 0);
     }
 
     /// The writes since `mark`, as `verb resource name`.
@@ -498,6 +428,24 @@ pub fn operator_client_with(hub: &Hub, timeouts: hub_operator::client::Timeouts)
 /// [`operator_client_with`] the default timeouts.
 pub fn operator_client(hub: &Hub) -> Client {
     operator_client_with(hub, hub_operator::client::Timeouts::default())
+}
+
+/// Runs an operator process' main loop (`hub_operator::run`) on `client` until the sender is used or
+/// dropped.
+pub fn spawn_run(
+    client: Client,
+    settings: hub_operator::settings::Settings,
+    metrics: Metrics,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    JoinHandle<anyhow::Result<()>>,
+) {
+    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = shutdown_signal(async move {
+        let _ = rx.await;
+    });
+    let task = tokio::spawn(hub_operator::run(client, settings, metrics, shutdown));
+    (stop, task)
 }
 
 /// Whether a logged request came from an operator (its controller or its lease requests), as
