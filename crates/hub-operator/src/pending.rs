@@ -6,11 +6,13 @@
 //! instead of the cached copy, so a decision right after a write neither repeats it nor undoes it
 //! (say, a reconcile of another policy sharing a secret planning from a cache that lags our finalizer
 //! write, and shrinking a PlacementRule for a moment). An entry leaves when:
-//! - the cache holds the same object at the written resourceVersion or a later one (resourceVersions
-//!   are compared as numbers where both are, as every API server we know numbers them; otherwise only
-//!   equality counts), or holds another object under the name (another uid);
-//! - for a deletion we wrote, the cache no longer holds the object;
-//! - the object is forgotten (a DRPolicy deleted);
+//! - the cache holds the object at the written resourceVersion or a later one (resourceVersions are
+//!   compared as numbers where both are, as every API server we know numbers them, and grow across
+//!   objects, so an object re-created under the name counts as later; opaque versions count only when
+//!   equal, or when the cached copy is another object);
+//! - for a deletion we wrote, the cache no longer holds the object; for a write of ours, the object is
+//!   deleted after it (someone else's deletion, repaired from the cache);
+//! - the object is forgotten (a DRPolicy or a Secret deleted);
 //! - [`OWN_WRITE_TTL`] passed since the write: the cache is trusted again (should the watch never show
 //!   a write, the distribution converges the secret once more then).
 //!
@@ -19,9 +21,7 @@
 
 use drpolicy_api::DRPolicy;
 use drpolicy_api::ocm::{PlacementBinding, PlacementRule, Policy};
-use k8s_openapi::api::core::v1::Secret;
 use kube::Resource;
-use kube::core::PartialObjectMeta;
 use parking_lot::Mutex;
 use secret_propagator::{LiveObjects, SecretState, Secrets, Written};
 use std::collections::HashMap;
@@ -52,20 +52,17 @@ impl<'a> Stamp<'a> {
         }
     }
 
-    /// Whether this copy (the cache's) shows a write answered with `written`: another object under
-    /// the name, or the same one at that version or later.
+    /// Whether this copy (the cache's) shows a write answered with `written`: it is at that version
+    /// or a later one (resourceVersions of one server grow across all objects, so an object
+    /// re-created under the name is later too). Opaque versions only count when equal, or when the
+    /// copy is another object (another uid).
     fn shows(self, written: Stamp<'_>) -> bool {
-        if let (Some(cached), Some(ours)) = (self.uid, written.uid)
-            && cached != ours
-        {
-            return true;
-        }
-        match (self.version, written.version) {
-            (Some(cached), Some(ours)) => match (cached.parse::<u64>(), ours.parse::<u64>()) {
-                (Ok(cached), Ok(ours)) => cached >= ours,
-                _ => cached == ours,
-            },
-            _ => false,
+        let (Some(cached), Some(ours)) = (self.version, written.version) else {
+            return false;
+        };
+        match (cached.parse::<u64>(), ours.parse::<u64>()) {
+            (Ok(cached), Ok(ours)) => cached >= ours,
+            _ => cached == ours || matches!((self.uid, written.uid), (Some(a), Some(b)) if a != b),
         }
     }
 }
@@ -127,11 +124,28 @@ impl<V> Default for Overlay<V> {
     }
 }
 
+/// What a watch delivered about an object.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Observed<'a> {
+    /// Created or changed: the copy now in the cache.
+    Present(Stamp<'a>),
+    /// Deleted: the last copy of the deleted object.
+    Deleted(Stamp<'a>),
+}
+
 impl<V: Stamped> Overlay<V> {
-    /// Records that we wrote `name`, answered with `value` (`None`: deleted), given what the cache
-    /// holds now.
-    pub(crate) fn wrote(&self, name: &str, value: Option<V>, cached: Option<Stamp<'_>>) {
+    /// Records that we wrote `name`, answered with `value` (`None`: deleted). `cached` reads what the
+    /// cache holds now; it is read under the overlay's lock, so a watch event applied before this
+    /// point is taken into account and one applied after it finds the entry.
+    pub(crate) fn wrote<C: Stamped>(
+        &self,
+        name: &str,
+        value: Option<V>,
+        cached: impl FnOnce() -> Option<C>,
+    ) {
         let mut entries = self.entries.lock();
+        let cached = cached();
+        let cached = cached.as_ref().map(Stamped::stamp);
         let version = value
             .as_ref()
             .and_then(|v| v.stamp().version.map(str::to_owned));
@@ -150,20 +164,27 @@ impl<V: Stamped> Overlay<V> {
         }
     }
 
-    /// The watch delivered `name` (`cached`: the copy now in the cache, `None` once deleted). Drops
-    /// the entry when the cache shows it; returns whether the delivered copy is one of our own writes.
-    pub(crate) fn observed(&self, name: &str, cached: Option<Stamp<'_>>) -> bool {
+    /// The watch delivered `name`. Drops the entry when the cache shows it, or when the object was
+    /// deleted after our write (someone else's deletion, to be repaired from the cache); returns
+    /// whether the delivered event is our own write.
+    pub(crate) fn observed(&self, name: &str, event: Observed<'_>) -> bool {
         let mut entries = self.entries.lock();
         let Some(entry) = entries.get(name) else {
             return false;
         };
-        let own = match cached {
-            Some(cached) => cached
-                .version
-                .is_some_and(|v| entry.versions.iter().any(|w| w == v)),
-            None => entry.value.is_none(),
+        let (own, shown) = match event {
+            Observed::Present(cached) => (
+                cached
+                    .version
+                    .is_some_and(|v| entry.versions.iter().any(|w| w == v)),
+                entry.shown_by(Some(cached)),
+            ),
+            Observed::Deleted(last) => match &entry.value {
+                None => (true, true),
+                Some(value) => (false, last.shows(value.stamp())),
+            },
         };
-        if entry.shown_by(cached) || entry.expired(Instant::now()) {
+        if shown || entry.expired(Instant::now()) {
             entries.remove(name);
         }
         own
@@ -247,16 +268,15 @@ impl Pending {
             p.metadata.managed_fields = None;
             Arc::new(p)
         });
-        let cached = hub.policy(name);
-        self.policies
-            .wrote(name, answer, cached.as_deref().map(Stamp::of));
+        self.policies.wrote(name, answer, || hub.policy(name));
     }
 
     /// The DRPolicy watch delivered `policy`; returns whether it is exactly one of our own writes (the
     /// reconcile that made it already went on with it).
     pub(crate) fn policy_observed(&self, policy: &DRPolicy) -> bool {
         let name = policy.metadata.name.as_deref().unwrap_or_default();
-        self.policies.observed(name, Some(Stamp::of(policy)))
+        self.policies
+            .observed(name, Observed::Present(Stamp::of(policy)))
     }
 
     /// `policy` (a copy from the cache, or one a reconcile got back from a write) as this process last
@@ -285,8 +305,7 @@ impl Pending {
             K: Resource,
         {
             for (name, object) in written {
-                let live = cached(name);
-                overlay.wrote(name, object.clone(), live.as_deref().map(Stamp::of));
+                overlay.wrote(name, object.clone(), || cached(name));
             }
         }
         let caches = &hub.caches;
@@ -303,18 +322,12 @@ impl Pending {
         for (name, state) in &written.secrets {
             // Only existing Secrets are patched: one the cache does not hold any more is gone (its
             // deletion finished when we released it), not a write to wait for.
-            let cached: Option<Arc<PartialObjectMeta<Secret>>> =
-                caches.secrets.get(&crate::hub::within(name, ns));
-            match cached {
-                Some(cached) => self.secrets.wrote(
-                    name,
-                    Some(state.clone()),
-                    Some(Stamp {
-                        uid: None,
-                        version: cached.metadata.resource_version.as_deref(),
-                    }),
-                ),
-                None => self.secrets.forget(name),
+            let key = crate::hub::within(name, ns);
+            if caches.secrets.get(&key).is_some() {
+                self.secrets
+                    .wrote(name, Some(state.clone()), || caches.secrets.get(&key));
+            } else {
+                self.secrets.forget(name);
             }
         }
     }
@@ -359,16 +372,19 @@ mod tests {
     #[test]
     fn an_entry_lasts_until_the_cache_shows_that_version_or_a_later_one() {
         let overlay = Overlay::<V>::default();
-        overlay.wrote("p", Some(V("u", "5")), Some(stamp("u", "4")));
+        overlay.wrote("p", Some(V("u", "5")), || Some(V("u", "4")));
         assert_eq!(
             overlay.get("p", Some(stamp("u", "4"))),
             Some(Some(V("u", "5")))
         );
-        assert!(!overlay.observed("p", Some(stamp("u", "4"))), "not ours");
-        assert_eq!(overlay.len(), 1);
-        overlay.wrote("p", Some(V("u", "6")), Some(stamp("u", "4")));
         assert!(
-            overlay.observed("p", Some(stamp("u", "5"))),
+            !overlay.observed("p", Observed::Present(stamp("u", "4"))),
+            "not ours"
+        );
+        assert_eq!(overlay.len(), 1);
+        overlay.wrote("p", Some(V("u", "6")), || Some(V("u", "4")));
+        assert!(
+            overlay.observed("p", Observed::Present(stamp("u", "5"))),
             "our first write"
         );
         assert_eq!(overlay.len(), 1, "the second is not shown yet");
@@ -378,33 +394,52 @@ mod tests {
             "a copy showing it"
         );
         assert_eq!(overlay.len(), 1, "only the watch removes it");
-        assert!(overlay.observed("p", Some(stamp("u", "6"))));
+        assert!(overlay.observed("p", Observed::Present(stamp("u", "6"))));
         assert_eq!(overlay.len(), 0);
     }
 
     #[test]
     fn a_later_version_or_another_object_shows_the_write_too() {
         let overlay = Overlay::<V>::default();
-        overlay.wrote("p", Some(V("u", "5")), None);
+        overlay.wrote("p", Some(V("u", "5")), || None::<V>);
         assert_eq!(overlay.get("p", Some(stamp("u", "9"))), None, "later");
         assert_eq!(
             overlay.get("p", Some(stamp("other", "3"))),
-            None,
-            "re-created"
+            Some(Some(V("u", "5"))),
+            "an older copy of another object does not show it"
         );
-        assert!(!overlay.observed("p", Some(stamp("u", "9"))));
+        assert_eq!(
+            overlay.get("p", Some(stamp("other", "7"))),
+            None,
+            "re-created later"
+        );
+        assert!(!overlay.observed("p", Observed::Present(stamp("u", "9"))));
         assert_eq!(overlay.len(), 0);
-        overlay.wrote("p", Some(V("u", "5")), Some(stamp("u", "5")));
+        overlay.wrote("p", Some(V("u", "5")), || Some(V("u", "5")));
         assert_eq!(overlay.len(), 0, "already shown when recorded");
     }
 
     #[test]
     fn a_deletion_lasts_until_the_object_is_gone() {
         let overlay = Overlay::<V>::default();
-        overlay.wrote("p", None, Some(stamp("u", "5")));
+        overlay.wrote("p", None, || Some(V("u", "5")));
         assert_eq!(overlay.get("p", Some(stamp("u", "5"))), Some(None));
-        assert!(overlay.observed("p", None));
+        assert!(overlay.observed("p", Observed::Deleted(stamp("u", "5"))));
         assert_eq!(overlay.len(), 0);
+    }
+
+    #[test]
+    fn a_deletion_after_our_write_drops_it_and_an_older_one_does_not() {
+        let overlay = Overlay::<V>::default();
+        overlay.wrote("p", Some(V("u2", "8")), || Some(V("u1", "5")));
+        assert!(!overlay.observed("p", Observed::Deleted(stamp("u1", "5"))));
+        assert_eq!(overlay.len(), 1, "the deletion of the object we replaced");
+        assert!(!overlay.observed("p", Observed::Deleted(stamp("u2", "9"))));
+        assert_eq!(
+            overlay.len(),
+            0,
+            "someone deleted what we wrote: repaired from the cache"
+        );
     }
 
     #[test]
@@ -412,5 +447,6 @@ mod tests {
         assert!(stamp("u", "abc").shows(stamp("u", "abc")));
         assert!(!stamp("u", "abd").shows(stamp("u", "abc")));
         assert!(!stamp("u", "4").shows(stamp("u", "5")));
+        assert!(stamp("v", "abd").shows(stamp("u", "abc")), "another object");
     }
 }

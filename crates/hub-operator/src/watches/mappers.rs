@@ -12,7 +12,7 @@ use super::requeue::Requeue;
 use super::watch::{Change, object};
 use crate::context::SharedCell;
 use crate::distribution::Kind;
-use crate::pending::{Overlay, Stamp, Stamped};
+use crate::pending::{Observed, Overlay, Stamp, Stamped};
 
 /// DRClusters → the policies listing them, and every known secret (a cluster's profile, region or
 /// validity can change any secret's holders).
@@ -60,13 +60,11 @@ pub(crate) fn secrets(
         if deleted {
             // Whatever we wrote is moot, and the outcome changes (deleting → missing).
             shared.pending.secrets.forget(name);
-        } else if shared.pending.secrets.observed(
-            name,
-            Some(Stamp {
-                uid: None,
-                version: meta.metadata.resource_version.as_deref(),
-            }),
-        ) {
+        } else if shared
+            .pending
+            .secrets
+            .observed(name, Observed::Present(Stamp::of(meta)))
+        {
             // Our own finalizer write: the run that made it already used it.
             return;
         }
@@ -121,8 +119,11 @@ where
             return;
         };
         let name = object.meta().name.clone().unwrap_or_default();
-        let cached = (!deleted).then(|| Stamp::of(object));
-        if overlay(&shared.pending).observed(&name, cached) {
+        let event = match deleted {
+            true => Observed::Deleted(Stamp::of(object)),
+            false => Observed::Present(Stamp::of(object)),
+        };
+        if overlay(&shared.pending).observed(&name, event) {
             // Our own write: the run that made it already used it.
             return;
         }

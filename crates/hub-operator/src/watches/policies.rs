@@ -11,8 +11,10 @@ use kube::runtime::reflector;
 use kube::runtime::utils::PredicateConfig;
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
-use std::collections::{BTreeSet, HashMap};
+use parking_lot::Mutex;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
 
 use crate::context::{Shared, SharedCell};
 use crate::http::Readiness;
@@ -42,28 +44,35 @@ pub(crate) fn policy_stream(
 ) -> impl Stream<Item = Result<DRPolicy, watcher::Error>> + Send + 'static {
     let mut diff = RelistDiff::new(writer.as_reader()).reporting_first_list();
     let mut seen = Seen::default();
+    // The events that are exactly our own writes, among the policies of the last watch event. They
+    // pass the predicate filter (so it remembers their fields) and are dropped after it. Items go
+    // through the chain one at a time, all of one watch event's before the next event is read.
+    let own = Arc::new(Mutex::new(HashSet::<(String, String)>::new()));
+    let own_filter = own.clone();
     watcher::watcher(Api::<DRPolicy>::all(client.clone()), base.clone())
         .default_backoff()
         .modify(|p: &mut DRPolicy| p.metadata.managed_fields = None)
         .reflect(writer)
-        .filter_map(move |event| {
-            let item = match event {
+        .flat_map(move |event| {
+            let mut items: Vec<Result<DRPolicy, watcher::Error>> = Vec::new();
+            own.lock().clear();
+            match event {
                 Err(error) => {
                     metrics
                         .watch_errors
                         .with_label_values(&["drpolicies"])
                         .inc();
                     tracing::warn!(resource = "drpolicies", error = %error, "watch error");
-                    Some(Err(error))
+                    items.push(Err(error));
                 }
                 Ok(event) => {
-                    let mut reconcile = None;
                     if let Some(shared) = shared.get() {
                         diff.changes(&event, |change| match change {
                             Change::Applied(policy) => {
                                 if applied(shared, &requeue, &mut seen, policy) {
-                                    reconcile = Some(Ok(policy.clone()));
+                                    own.lock().insert(key(policy));
                                 }
+                                items.push(Ok(policy.clone()));
                             }
                             Change::Deleted(policy) => deleted(shared, &requeue, &mut seen, policy),
                             Change::Synced => {
@@ -82,16 +91,33 @@ pub(crate) fn policy_stream(
                             Change::Relisted => {}
                         });
                     }
-                    reconcile
                 }
-            };
-            futures::future::ready(item)
+            }
+            futures::stream::iter(items)
         })
         // Only a change of the reconcile-relevant fields reconciles (not our own status writes).
         .predicate_filter(reconcile_relevant, PredicateConfig::default())
+        // Our own label-and-finalizer write comes back as an event; the reconcile that made it already
+        // went on with the patched object.
+        .filter(move |item| {
+            let ours = match item {
+                Ok(policy) => own_filter.lock().remove(&key(policy)),
+                Err(_) => false,
+            };
+            futures::future::ready(!ours)
+        })
 }
 
-/// A policy was created or changed (or listed). Returns whether to reconcile it.
+/// An object's name and resourceVersion.
+fn key(policy: &DRPolicy) -> (String, String) {
+    (
+        policy.metadata.name.clone().unwrap_or_default(),
+        policy.metadata.resource_version.clone().unwrap_or_default(),
+    )
+}
+
+/// A policy was created or changed (or listed). Returns whether the event is exactly one of our own
+/// writes.
 fn applied(shared: &Shared, requeue: &Requeue, seen: &mut Seen, policy: &DRPolicy) -> bool {
     let hub = &shared.hub;
     let name = policy.name_any();
@@ -105,14 +131,12 @@ fn applied(shared: &Shared, requeue: &Requeue, seen: &mut Seen, policy: &DRPolic
         )
     });
     hub.with_index_mut(|i| i.apply(policy));
-    // Our own label-and-finalizer write comes back as an event; the reconcile that made it already
-    // went on with the patched object.
-    let reconcile = !shared.pending.policy_observed(policy);
+    let own = shared.pending.policy_observed(policy);
     let fingerprint = distribution_relevant(policy);
     let moved = seen.distribution.insert(name, fingerprint) != Some(fingerprint);
     if !seen.synced {
         // The first list: every policy is reconciled and every secret queued once it is in.
-        return reconcile;
+        return own;
     }
     for dropped in previous.iter().filter(|c| !policy.contains_cluster(c)) {
         let _ = requeue.released_clusters.send(dropped.clone());
@@ -127,7 +151,7 @@ fn applied(shared: &Shared, requeue: &Requeue, seen: &mut Seen, policy: &DRPolic
         // appeared or went.
         requeue.each(sharing(hub, policy).iter().map(String::as_str));
     }
-    reconcile
+    own
 }
 
 /// A policy is gone (deleted, or no longer listed by a relist).

@@ -8,7 +8,6 @@ use kube::Resource;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::watcher::{self, Event};
-use std::collections::HashMap;
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::sync::Arc;
@@ -29,9 +28,16 @@ pub(crate) enum Change<'a, K> {
     Synced,
 }
 
-/// Compares a relist with the store it replaces. Feed it every event *after* the reflector applied
-/// it: at `Init` the store still shows the state before the relist (the reflector swaps it in at
-/// `InitDone`).
+/// Compares a (re)list with the store it replaces. Feed it every event *after* the reflector applied
+/// it: until `InitDone` the store still shows the state before the list, and at `InitDone` it shows
+/// the list. So differences are only recorded while the list arrives, and reported at its end, once
+/// every reader of the store sees the listed state:
+/// - each object listed with another resourceVersion, or new: [`Change::Applied`] (with the store's
+///   copy); one whose uid changed is first reported [`Change::Deleted`] (the object it replaced);
+/// - each object the list no longer holds: [`Change::Deleted`];
+/// - then [`Change::Relisted`], or [`Change::Synced`] after the first list.
+///
+/// A list that fails and starts again starts over: nothing of the failed attempt was reported.
 pub(crate) struct RelistDiff<K>
 where
     K: Resource + Clone + 'static,
@@ -41,8 +47,10 @@ where
     listed_once: bool,
     /// Whether the first list reports each object as applied (the DRPolicy stream reconciles them).
     report_first_list: bool,
-    /// The objects the store held when the current relist started, minus those it listed since.
-    before: Option<HashMap<ObjectRef<K>, Arc<K>>>,
+    /// What the store held when the current list started (`None` outside a list).
+    before: Option<Vec<Arc<K>>>,
+    /// The objects the current list found changed or new, with the object a new uid replaced.
+    changed: Vec<(ObjectRef<K>, Option<Arc<K>>)>,
 }
 
 impl<K> RelistDiff<K>
@@ -57,6 +65,7 @@ where
             listed_once: false,
             report_first_list: false,
             before: None,
+            changed: Vec::new(),
         }
     }
 
@@ -66,51 +75,54 @@ where
         self
     }
 
-    /// Calls `on_change` for what `event` changed. The first list reports only [`Change::Synced`]
-    /// at its end; a relist reports each object it lists with another resourceVersion (or new), each
-    /// object it no longer lists, then [`Change::Relisted`].
+    /// Calls `on_change` for what `event` changed (see the type's doc).
     pub(crate) fn changes(&mut self, event: &Event<K>, mut on_change: impl FnMut(Change<'_, K>)) {
         match event {
             Event::Apply(object) => on_change(Change::Applied(object)),
             Event::Delete(object) => on_change(Change::Deleted(object)),
-            Event::Init if self.listed_once => {
-                // Also when a relist restarts: the store still holds the state before it.
-                self.before = Some(
-                    self.store
-                        .state()
-                        .into_iter()
-                        .map(|o| (ObjectRef::from_obj(&*o), o))
-                        .collect(),
-                );
+            Event::Init => {
+                // Also when a list restarts: the store still holds the state before it.
+                self.before = Some(if self.listed_once {
+                    self.store.state()
+                } else {
+                    Vec::new()
+                });
+                self.changed.clear();
             }
-            Event::Init => {}
             Event::InitApply(object) => {
-                let Some(before) = self.before.as_mut() else {
-                    if self.report_first_list && !self.listed_once {
-                        on_change(Change::Applied(object));
-                    }
+                if !self.listed_once && !self.report_first_list {
                     return;
-                };
-                let unchanged = before
-                    .remove(&ObjectRef::from_obj(object))
-                    .is_some_and(|old| same_version(&*old, object));
-                if !unchanged {
-                    on_change(Change::Applied(object));
+                }
+                let key = ObjectRef::from_obj(object);
+                match self.store.get(&key) {
+                    Some(old) if same_version(old.as_ref(), object) => {}
+                    Some(old) if old.meta().uid != object.meta().uid => {
+                        self.changed.push((key, Some(old)));
+                    }
+                    _ => self.changed.push((key, None)),
                 }
             }
-            Event::InitDone => match self.before.take() {
-                Some(vanished) => {
-                    vanished
-                        .values()
-                        .for_each(|old| on_change(Change::Deleted(old)));
-                    on_change(Change::Relisted);
+            Event::InitDone => {
+                for (key, replaced) in std::mem::take(&mut self.changed) {
+                    if let Some(replaced) = replaced {
+                        on_change(Change::Deleted(&replaced));
+                    }
+                    if let Some(listed) = self.store.get(&key) {
+                        on_change(Change::Applied(&listed));
+                    }
                 }
-                None if self.listed_once => on_change(Change::Relisted),
-                None => {
+                for old in self.before.take().unwrap_or_default() {
+                    if self.store.get(&ObjectRef::from_obj(&*old)).is_none() {
+                        on_change(Change::Deleted(&old));
+                    }
+                }
+                if self.listed_once {
+                    on_change(Change::Relisted);
+                } else {
                     self.listed_once = true;
                     on_change(Change::Synced);
                 }
-            },
+            }
         }
     }
 }
@@ -256,7 +268,8 @@ mod tests {
                 "applied new",
                 "deleted vanished",
                 "relisted"
-            ]
+            ],
+            "reported once the store shows the list"
         );
         let unchanged = run(
             &mut writer,
@@ -270,6 +283,55 @@ mod tests {
             ],
         );
         assert_eq!(unchanged, ["relisted"], "a relist with no change is free");
+    }
+
+    #[test]
+    fn changes_are_reported_when_the_store_shows_the_list() {
+        let (reader, mut writer) = reflector::store::<ConfigMap>();
+        let mut diff = RelistDiff::new(reader.clone()).reporting_first_list();
+        let mut seen_in_store = Vec::new();
+        for event in [
+            Event::Init,
+            Event::InitApply(cm("a", "1")),
+            Event::InitDone,
+            Event::Init,
+            Event::InitApply(cm("a", "2")),
+            Event::InitDone,
+        ] {
+            writer.apply_watcher_event(&event);
+            diff.changes(&event, |change| {
+                if let Change::Applied(object) = change {
+                    let key = ObjectRef::from_obj(object);
+                    let cached = reader.get(&key).unwrap();
+                    seen_in_store.push(cached.metadata.resource_version.clone().unwrap());
+                }
+            });
+        }
+        assert_eq!(
+            seen_in_store,
+            ["1", "2"],
+            "readers already see what is reported"
+        );
+    }
+
+    #[test]
+    fn a_list_that_fails_half_way_reports_nothing_of_it() {
+        let (reader, mut writer) = reflector::store::<ConfigMap>();
+        let mut diff = RelistDiff::new(reader);
+        run(&mut writer, &mut diff, vec![Event::Init, Event::InitDone]);
+        let out = run(
+            &mut writer,
+            &mut diff,
+            vec![
+                Event::Init,
+                Event::InitApply(cm("gone-meanwhile", "1")),
+                // The list fails and starts again; the object was deleted in between.
+                Event::Init,
+                Event::InitApply(cm("b", "2")),
+                Event::InitDone,
+            ],
+        );
+        assert_eq!(out, ["applied b", "relisted"]);
     }
 
     #[test]
@@ -308,8 +370,8 @@ mod tests {
         );
         assert_eq!(
             recreated,
-            ["applied a", "relisted"],
-            "same rv, other object"
+            ["deleted a", "applied a", "relisted"],
+            "same rv, other object: the one it replaced is gone"
         );
         let live = run(&mut writer, &mut diff, vec![Event::Apply(cm("a", "3"))]);
         assert_eq!(live, ["applied a"]);
