@@ -7,11 +7,8 @@ use kube::Client;
 use crate::diff::{diff, secret_writes};
 use crate::execute::Executor;
 use crate::plan::Plan;
-use crate::state::{LiveObjects, Secrets, View};
-
-pub use crate::execute::FIELD_MANAGER;
-pub use crate::report::{Action, Applied, ApplyReport, StepError};
-pub use crate::state::Written;
+use crate::report::ApplyReport;
+use crate::state::{LiveObjects, Secrets, View, Written};
 
 /// Writes OCM distribution objects and Secret finalizers in the operator namespace.
 #[derive(Clone)]

@@ -298,23 +298,17 @@ impl Decide<'_> {
 
         let policy = dist.policy(cached_trigger);
         let live = view.policy(&names.policy);
-        if patched {
+        let trigger = if patched {
             // The live Policy matches a desired one only if its trigger is the one desired.
             let converged_at = live
                 .and_then(|live| live.trigger().map(|t| (live, t)))
                 .filter(|(live, t)| policy_matches(Some(live), &dist.policy(t)))
                 .map(|(_, t)| t.to_owned());
-            let trigger = Trigger::AfterFinalizerPatch { converged_at };
-            self.push(
-                Some(format),
-                Stage::Converge,
-                Op::ApplyPolicy {
-                    policy: Arc::new(policy),
-                    trigger,
-                },
-            );
-        } else if !policy_matches(live, &policy) {
-            let trigger = Trigger::Cached;
+            Some(Trigger::AfterFinalizerPatch { converged_at })
+        } else {
+            (!policy_matches(live, &policy)).then_some(Trigger::Cached)
+        };
+        if let Some(trigger) = trigger {
             self.push(
                 Some(format),
                 Stage::Converge,

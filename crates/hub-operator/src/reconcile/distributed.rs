@@ -8,9 +8,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::context::Context;
+use super::error::describe_secret_failures;
 use crate::bounded;
 use crate::conditions::{Desired, SECRETS_DISTRIBUTED, reason};
-use crate::distribution::{Result as Distribution, describe_failures};
+use crate::distribution::Result as Distribution;
 
 /// The `SecretsDistributed` condition of a valid policy, from the outcomes of the secrets it needs;
 /// `None` while one of them has not been converged with this policy as a holder (the distribution
@@ -47,9 +48,7 @@ pub(super) fn distribution_condition(
             }
             Some(Distribution::Disabled) => {}
             Some(Distribution::Unavailable(why)) => problems.push(why),
-            Some(Distribution::Failed(failed)) => {
-                failures.push(format!("secret {secret}: {}", describe_failures(&failed)))
-            }
+            Some(Distribution::Failed(failed)) => failures.push((secret.clone(), failed)),
         }
     }
     if !pending.is_empty() {
@@ -69,7 +68,7 @@ pub(super) fn distribution_condition(
         return Some(Desired::failed(
             SECRETS_DISTRIBUTED,
             reason::DISTRIBUTION_FAILED,
-            format!("drpolicy deploy: {}", bounded::list(&failures, "; ")),
+            format!("drpolicy deploy: {}", describe_secret_failures(&failures)),
         ));
     }
     if !problems.is_empty() {

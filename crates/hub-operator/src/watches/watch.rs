@@ -234,6 +234,14 @@ mod tests {
         out
     }
 
+    /// The events of one complete list of `objects` (name, resourceVersion).
+    fn list(objects: &[(&str, &str)]) -> Vec<Event<ConfigMap>> {
+        let mut events = vec![Event::Init];
+        events.extend(objects.iter().map(|(n, rv)| Event::InitApply(cm(n, rv))));
+        events.push(Event::InitDone);
+        events
+    }
+
     #[test]
     fn a_relist_reports_only_what_changed_appeared_or_vanished() {
         let (reader, mut writer) = reflector::store::<ConfigMap>();
@@ -241,25 +249,13 @@ mod tests {
         let first = run(
             &mut writer,
             &mut diff,
-            vec![
-                Event::Init,
-                Event::InitApply(cm("same", "1")),
-                Event::InitApply(cm("changed", "2")),
-                Event::InitApply(cm("vanished", "3")),
-                Event::InitDone,
-            ],
+            list(&[("same", "1"), ("changed", "2"), ("vanished", "3")]),
         );
         assert_eq!(first, ["synced"], "the first list is not a change");
         let relist = run(
             &mut writer,
             &mut diff,
-            vec![
-                Event::Init,
-                Event::InitApply(cm("same", "1")),
-                Event::InitApply(cm("changed", "7")),
-                Event::InitApply(cm("new", "8")),
-                Event::InitDone,
-            ],
+            list(&[("same", "1"), ("changed", "7"), ("new", "8")]),
         );
         assert_eq!(
             relist,
@@ -274,13 +270,7 @@ mod tests {
         let unchanged = run(
             &mut writer,
             &mut diff,
-            vec![
-                Event::Init,
-                Event::InitApply(cm("same", "1")),
-                Event::InitApply(cm("changed", "7")),
-                Event::InitApply(cm("new", "8")),
-                Event::InitDone,
-            ],
+            list(&[("same", "1"), ("changed", "7"), ("new", "8")]),
         );
         assert_eq!(unchanged, ["relisted"], "a relist with no change is free");
     }
