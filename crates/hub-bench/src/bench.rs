@@ -461,7 +461,7 @@ pub async fn baseline(layout: &Layout, args: &BenchArgs) -> anyhow::Result<Basel
     let client = hub::harness_client(&server)?;
     seed(&client, layout, args).await?;
     let table = layout.managed_objects();
-    let agents = Agents::spawn(&server, &table, args.view_agents)?;
+    let agents = Agents::spawn(|| hub::ocm_agent_client(&server), &table, args.view_agents)?;
     server
         .wait_quiet(Duration::from_millis(200), Duration::from_secs(60))
         .await?;
@@ -1068,7 +1068,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Results> {
     let client = hub::harness_client(&server)?;
     let seeding = Instant::now();
     seed(&client, &layout, &args).await?;
-    let agents = Agents::spawn(&server, &table, args.view_agents)?;
+    let agents = Agents::spawn(|| hub::ocm_agent_client(&server), &table, args.view_agents)?;
     server
         .wait_quiet(Duration::from_millis(200), Duration::from_secs(60))
         .await?;
@@ -1089,6 +1089,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Results> {
         rust_log: args.rust_log.clone(),
         // As in production: the Lease is renewed throughout, and counted apart.
         leader_elect: true,
+        identity: "hub-bench-operator".into(),
     };
     let mut operator = Operator::spawn(&options).await?;
     let timeout = Duration::from_secs(args.timeout_secs);
@@ -1202,7 +1203,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Results> {
         .collect();
     let raw = crate::state::Raw::read(&client).await?;
     let needles = Needles::new([ACCESS_KEY, SECRET_KEY, ROTATED_KEY]);
-    let leaks = leak::places(&needles, &raw, &operator)?;
+    let leaks = leak::places(&needles, &raw, &operator.log()?)?;
 
     operator.stop().await?;
     if agents.any_finished() {

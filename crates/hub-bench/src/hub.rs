@@ -27,6 +27,26 @@ fn client_as(server: &TestApiServer, agent: &'static str) -> anyhow::Result<Clie
     Ok(Client::try_from(config)?)
 }
 
+/// A client of the API server a kubeconfig file names (a real kube-apiserver) whose requests carry
+/// User-Agent `agent`.
+pub async fn client_from_kubeconfig(
+    path: &std::path::Path,
+    agent: &'static str,
+) -> anyhow::Result<Client> {
+    let kubeconfig = kube::config::Kubeconfig::read_from(path)?;
+    let mut config = kube::Config::from_custom_kubeconfig(
+        kubeconfig,
+        &kube::config::KubeConfigOptions::default(),
+    )
+    .await?;
+    config.headers.push((
+        http::header::USER_AGENT,
+        http::HeaderValue::from_static(agent),
+    ));
+    config.read_timeout = Some(Duration::from_secs(30));
+    Ok(Client::try_from(config)?)
+}
+
 /// A client of `server` whose requests carry the harness User-Agent.
 pub fn harness_client(server: &TestApiServer) -> anyhow::Result<Client> {
     client_as(server, HARNESS_AGENT)

@@ -61,18 +61,17 @@ pub fn check<'a>(
     leaks
 }
 
-/// Where `needles` appear in what the operator of a run wrote (`raw`) and in its log: the places.
+/// Where `needles` appear in what the operator of a run wrote (`raw`) and in its `log`: the places.
 pub fn places(
     needles: &Needles,
     raw: &crate::state::Raw,
-    operator: &crate::operator::Operator,
+    log: &str,
 ) -> anyhow::Result<Vec<String>> {
     let objects = raw.written_objects()?;
-    let log = operator.log()?;
     let leaks = check(
         needles,
         objects.iter().map(|(p, j)| (p.clone(), j.as_str())),
-        &log,
+        log,
     );
     Ok(leaks.into_iter().map(|l| l.place).collect())
 }

@@ -8,11 +8,17 @@
 //! the captured log. [`leak`] is the secret-value leak check both run.
 #![warn(missing_docs)]
 
+pub mod audit;
+pub mod backend;
 pub mod bench;
+pub mod faults;
+pub mod fleet;
 pub mod hub;
+pub mod judge;
 pub mod leak;
 pub mod managed;
 pub mod operator;
+pub mod proxy;
 pub mod requests;
 pub mod soak;
 pub mod state;

@@ -16,7 +16,6 @@ use peer_classes::{ClusterClasses, EmptyReport, PeerClasses};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use test_apiserver::TestApiServer;
 
 use crate::hub;
 
@@ -212,9 +211,10 @@ pub struct Agents {
 }
 
 impl Agents {
-    /// Starts the agents on `server`.
+    /// Starts the agents, each with a client from `client` (one carrying
+    /// [`crate::requests::OCM_AGENT`], e.g. [`hub::ocm_agent_client`]).
     pub fn spawn(
-        server: &TestApiServer,
+        client: impl Fn() -> anyhow::Result<kube::Client>,
         table: &ClusterTable,
         shards: usize,
     ) -> anyhow::Result<Self> {
@@ -225,7 +225,7 @@ impl Agents {
         }
         let mut handles = Vec::with_capacity(shards);
         for part in parts {
-            let client = hub::ocm_agent_client(server)?;
+            let client = client()?;
             handles.push(ViewAgent::new(client, ManagedObjects::new(part)).spawn());
         }
         Ok(Agents { handles })

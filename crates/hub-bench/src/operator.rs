@@ -27,6 +27,8 @@ pub struct OperatorOptions {
     pub rust_log: String,
     /// Elect a leader through the Lease first (as in production), or write at once.
     pub leader_elect: bool,
+    /// `POD_NAME`: the process' identity in the Lease and in its User-Agent.
+    pub identity: String,
 }
 
 /// The `hub-operator` binary: `$HUB_OPERATOR_BIN`, else the one next to this executable (cargo builds
@@ -84,7 +86,7 @@ impl Operator {
             ])
             .args(["--log-format", "json"])
             .env("POD_NAMESPACE", NAMESPACE)
-            .env("POD_NAME", "hub-bench-operator")
+            .env("POD_NAME", &options.identity)
             .env("KUBECONFIG", &options.kubeconfig)
             .env("RUST_LOG", &options.rust_log)
             .env_remove("KUBERNETES_SERVICE_HOST")
@@ -139,6 +141,37 @@ impl Operator {
     /// Whether the process is still running.
     pub fn running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Sends `signal` (`KILL`, `STOP`, `CONT`, …) to the process.
+    pub async fn signal(&self, signal: &str) -> anyhow::Result<()> {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.pid.to_string())
+            .status()
+            .await?;
+        if !status.success() {
+            bail!("kill -{signal} {} failed ({status})", self.pid);
+        }
+        Ok(())
+    }
+
+    /// Kills the process with SIGKILL (no shutdown of any kind) and waits until it is gone.
+    pub async fn kill(mut self) -> anyhow::Result<()> {
+        self.child.start_kill()?;
+        self.child.wait().await?;
+        Ok(())
+    }
+
+    /// Whether `/metrics` says the process leads (`ramen_hub_leader 1`); false when it does not
+    /// answer (a paused or exiting process).
+    pub async fn leads(&self) -> bool {
+        let metrics = tokio::time::timeout(
+            Duration::from_millis(500),
+            http_get(self.metrics, "/metrics"),
+        )
+        .await;
+        matches!(metrics, Ok(Ok((200, body))) if body.lines().any(|l| l == "ramen_hub_leader 1"))
     }
 
     /// `VmHWM` (peak resident set) of the process in KiB.

@@ -13,14 +13,16 @@ pub const HARNESS_AGENT: &str = "hub-bench-harness";
 pub const OCM_AGENT: &str = "hub-bench-ocm-view-agent";
 
 /// Whether a logged request came from the operator's controller: not from the harness or its OCM view
-/// agent, not from a `kubectl` someone points at the server to watch a long run, and not the
-/// operator's leader election ([`is_lease`], counted apart).
+/// agent, not from a `kubectl` someone points at the server to watch a long run, not from a real
+/// kube-apiserver's own clients (its audit log records them), and not the operator's leader election
+/// ([`is_lease`], counted apart).
 pub fn is_operator(record: &RequestRecord) -> bool {
     match record.user_agent.as_deref() {
         Some(agent) => {
             agent != HARNESS_AGENT
                 && agent != OCM_AGENT
                 && !agent.starts_with("kubectl")
+                && !agent.starts_with("kube-apiserver/")
                 && !is_lease(record)
         }
         None => true,

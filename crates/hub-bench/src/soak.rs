@@ -1,10 +1,13 @@
 //! The soak: a seeded script of changes to policies, DRClusters, Secrets, DRPlacementControls and the
-//! ConfigMap, played twice against the operator process — once without faults (the reference), once
-//! while about a tenth of all requests fail (500, 409, 429, hangs that end in 504 or a dropped
-//! connection), watches are dropped and re-watches get 410. After the faults stop, the final state must
-//! equal the reference's, satisfy the planner's rule on its own (no leaked OCM object, no stuck
-//! finalizer, no Secret finalizer without a policy needing it, every condition right) and no Secret
-//! value may appear in an object the operator wrote or in its log.
+//! ConfigMap, played against the operator process once without faults (the reference) and once per
+//! fault kind ([`FaultKind`]): API faults, crashes, failovers between two replicas and API-server
+//! restarts. After the last fault, the final state must equal the reference's and satisfy the
+//! planner's rule on its own (no leaked OCM object, no stuck finalizer, no Secret finalizer without a
+//! policy needing it, every condition right), and no Secret value may appear in an object the operator
+//! wrote or in its log. Over the whole run, from the server's request log ([`crate::judge`]): no OCM
+//! object was deleted while the hub needed it — the harness samples the hub after each change and
+//! derives what it needs with the planner — and no operator process wrote while it did not hold the
+//! leader lease.
 //!
 //! Every cluster is a joined OCM ManagedCluster whose classes OCM's view agent (played in this process)
 //! reports: a fixed metro pair carries one policy of its own (sync peer classes), the other clusters
@@ -31,21 +34,24 @@ use kube::{Client, ResourceExt};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
-use test_apiserver::{FaultAction, RequestFilter, ServerConfig, TestApiServer};
+use std::time::{Duration, Instant, SystemTime};
 use test_fixtures::seed::ensure_namespace;
 use test_fixtures::{ManagedClusterFixture, S3Credentials};
 
+use crate::backend::Backend;
+use crate::faults::{self, FaultKind, FaultLog, Levers};
+use crate::fleet::Fleet;
 use crate::hub::{self, ConfigOptions, NAMESPACE, Profile};
+use crate::judge::{self, NeedSample};
 use crate::leak::{self, Needles};
 use crate::managed::{self, Agents};
-use crate::operator::{Operator, OperatorOptions};
-use crate::requests::{Counts, HARNESS_AGENT, is_operator};
+use crate::operator::OperatorOptions;
+use crate::requests::{Counts, HARNESS_AGENT};
 use crate::state::{Raw, Snapshot};
 
 /// Options of `hub-soak`.
@@ -75,6 +81,33 @@ pub struct SoakArgs {
     /// `RUST_LOG` of the operator.
     #[arg(long, default_value = "info")]
     pub rust_log: String,
+    /// The fault kinds to run, each against the seed's fault-free run (default: every kind the
+    /// server supports: all on the embedded server, `restart` on a real one).
+    #[arg(long, value_delimiter = ',', env = "SOAK_FAULTS")]
+    pub faults: Vec<FaultKind>,
+    /// Run against a real etcd + kube-apiserver per run (started by `--kube-script`), reading the
+    /// operator's requests from its audit log.
+    #[arg(long)]
+    pub real: bool,
+    /// `hack/kube/apiserver.sh`: starts the real control plane of `--real`.
+    #[arg(long, default_value = "hack/kube/apiserver.sh")]
+    pub kube_script: PathBuf,
+}
+
+impl SoakArgs {
+    /// The fault kinds to run, in a fixed order.
+    pub fn kinds(&self) -> Vec<FaultKind> {
+        let mut kinds = if !self.faults.is_empty() {
+            self.faults.clone()
+        } else if self.real {
+            vec![FaultKind::Restart]
+        } else {
+            FaultKind::ALL.to_vec()
+        };
+        kinds.sort();
+        kinds.dedup();
+        kinds
+    }
 }
 
 const APPS: &str = "soak-apps";
@@ -289,8 +322,60 @@ fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> Option<&'a T> {
     }
 }
 
+/// The script of a seed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Script {
+    /// The changes.
+    ops: Vec<Op>,
+    /// The Secret values they write.
+    values: Vec<String>,
+    /// The valid live policies before the first change (`[0]`) and after each (`[i + 1]`).
+    valid: Vec<BTreeSet<String>>,
+}
+
+/// Which live policies hold their Secrets before and after each of `ops`, as the model decides: the
+/// valid ones; while the config is broken (nothing can be validated), those valid when it broke and
+/// not deleted since, which the operator keeps distributing for with the last config that parsed.
+fn validity(ops: &[Op]) -> Vec<BTreeSet<String>> {
+    let mut m = Model::new();
+    let mut frozen: BTreeSet<String> = BTreeSet::new();
+    let mut out = vec![m.valid_policies().into_iter().collect()];
+    for op in ops {
+        match op {
+            Op::CreatePolicy { name, clusters } => {
+                m.live.insert(name.clone(), clusters.clone());
+            }
+            Op::DeletePolicy { name, .. } => {
+                m.live.remove(name);
+            }
+            Op::CreateDrcluster { name } => {
+                m.clusters.insert(name.clone(), true);
+            }
+            Op::DeleteDrcluster { name } => {
+                m.clusters.remove(name);
+            }
+            Op::SetValidated { name, validated } => {
+                m.clusters.insert(name.clone(), *validated);
+            }
+            Op::Config(_) => m.broken = false,
+            Op::BreakConfig { .. } => {
+                frozen = m.valid_policies().into_iter().collect();
+                m.broken = true;
+            }
+            _ => {}
+        }
+        if m.broken {
+            frozen.retain(|name| m.live.contains_key(name));
+            out.push(frozen.clone());
+        } else {
+            out.push(m.valid_policies().into_iter().collect());
+        }
+    }
+    out
+}
+
 /// The script of a seed: `steps` changes, then the restoring tail.
-fn script(seed: u64, steps: usize) -> (Vec<Op>, Vec<String>) {
+fn script(seed: u64, steps: usize) -> Script {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut m = Model::new();
     let mut ops = Vec::new();
@@ -438,8 +523,13 @@ fn script(seed: u64, steps: usize) -> (Vec<Op>, Vec<String>) {
             Some(true) => {}
         }
     }
-    (ops, values)
+    let valid = validity(&ops);
+    Script { ops, values, valid }
 }
+
+/// How long the harness retries one request: through injected faults and through a restart of a real
+/// kube-apiserver.
+const HARNESS_PATIENCE: Duration = Duration::from_secs(90);
 
 /// Retries a harness request until it is not an injected fault (faults are answered instead of being
 /// served, so retrying never doubles a change).
@@ -448,7 +538,7 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, kube::Error>>,
 {
-    let mut attempts = 0;
+    let deadline = Instant::now() + HARNESS_PATIENCE;
     loop {
         match f().await {
             Ok(value) => return Ok(value),
@@ -461,8 +551,7 @@ where
                 bail!("{what}: {} ({})", status.message, status.reason)
             }
             Err(error) => {
-                attempts += 1;
-                if attempts > 200 {
+                if Instant::now() > deadline {
                     return Err(error).context(what.to_owned());
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -509,6 +598,44 @@ async fn holds(client: &Client, policy: &str) -> anyhow::Result<bool> {
 
 const BARRIER_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// Waits for what a change needs first: the operator holding what the script relies on, a deleted
+/// Secret gone.
+async fn prepare(client: &Client, op: &Op) -> anyhow::Result<()> {
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), NAMESPACE);
+    match op {
+        Op::DeletePolicy {
+            name,
+            barrier: true,
+        } => {
+            eventually(
+                &format!("{name} held by the operator"),
+                BARRIER_TIMEOUT,
+                || holds(client, name),
+            )
+            .await
+        }
+        Op::BreakConfig { barrier } => {
+            for name in barrier {
+                eventually(
+                    &format!("{name} held before the config breaks"),
+                    BARRIER_TIMEOUT,
+                    || holds(client, name),
+                )
+                .await?;
+            }
+            Ok(())
+        }
+        Op::RecreateSecret { name } => {
+            eventually(&format!("secret {name} gone"), BARRIER_TIMEOUT, || async {
+                Ok(secrets.get_opt(name).await?.is_none())
+            })
+            .await
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Writes one change (after [`prepare`]).
 async fn play(client: &Client, seed: u64, op: &Op) -> anyhow::Result<()> {
     let policies: Api<DRPolicy> = Api::all(client.clone());
     let secrets: Api<Secret> = Api::namespaced(client.clone(), NAMESPACE);
@@ -522,15 +649,7 @@ async fn play(client: &Client, seed: u64, op: &Op) -> anyhow::Result<()> {
             let policy = test_fixtures::drpolicy(name, clusters, hub::ASYNC_INTERVAL);
             retry("create policy", || policies.create(&pp, &policy)).await?;
         }
-        Op::DeletePolicy { name, barrier } => {
-            if *barrier {
-                eventually(
-                    &format!("{name} held by the operator"),
-                    BARRIER_TIMEOUT,
-                    || holds(client, name),
-                )
-                .await?;
-            }
+        Op::DeletePolicy { name, .. } => {
             delete_retry("delete policy", || policies.delete(name, &dp)).await?;
         }
         Op::CreateDrpc { name, policy } => {
@@ -548,10 +667,6 @@ async fn play(client: &Client, seed: u64, op: &Op) -> anyhow::Result<()> {
             delete_retry("delete secret", || secrets.delete(name, &dp)).await?;
         }
         Op::RecreateSecret { name } => {
-            eventually(&format!("secret {name} gone"), BARRIER_TIMEOUT, || async {
-                Ok(secrets.get_opt(name).await?.is_none())
-            })
-            .await?;
             let secret = test_fixtures::s3_secret(NAMESPACE, name, &credentials(seed));
             retry("recreate secret", || secrets.create(&pp, &secret)).await?;
         }
@@ -582,15 +697,7 @@ async fn play(client: &Client, seed: u64, op: &Op) -> anyhow::Result<()> {
             })
             .await?;
         }
-        Op::BreakConfig { barrier } => {
-            for name in barrier {
-                eventually(
-                    &format!("{name} held before the config breaks"),
-                    BARRIER_TIMEOUT,
-                    || holds(client, name),
-                )
-                .await?;
-            }
+        Op::BreakConfig { .. } => {
             let broken = "drClusterOperator:\n  s3SecretDistributionEnabled: [\n";
             let patch = json!({"data": {drpolicy_api::names::RAMEN_CONFIG_KEY: broken}});
             retry("break config", || {
@@ -623,13 +730,12 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
-    let mut attempts = 0;
+    let deadline = Instant::now() + HARNESS_PATIENCE;
     loop {
         match f().await {
             Ok(()) => return Ok(()),
             Err(error) => {
-                attempts += 1;
-                if attempts > 200 {
+                if Instant::now() > deadline {
                     return Err(error).context(what.to_owned());
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -677,177 +783,200 @@ async fn seed_hub(client: &Client, seed: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Injects faults into about `percent` % of the requests the server sees, drops every watch now and
-/// then (sometimes with 410 on the re-watch or a compacted history), until `stop`.
-async fn inject_faults(server: Arc<TestApiServer>, seed: u64, percent: u32, stop: Arc<AtomicBool>) {
-    let mut rng = StdRng::seed_from_u64(seed ^ 0x5EED_FA17);
-    let hooks = server.hooks();
-    let mut mark = hooks.mark();
-    let mut next_drop = Instant::now() + Duration::from_millis(rng.random_range(500..1500));
-    const WATCHED: [&str; 10] = test_fixtures::hub_api::WATCHED_RESOURCES;
-    while !stop.load(Ordering::SeqCst) {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        let seen = hooks.requests_since(mark);
-        mark = hooks.mark();
-        // Only the operator's requests count: the harness polls while it waits, and counting those
-        // would multiply the faults the operator sees.
-        for _ in seen.iter().filter(|r| !r.faulted && is_operator(r)) {
-            if rng.random_range(0..100) >= percent {
-                continue;
-            }
-            let filter = match rng.random_range(0..10) {
-                0..=2 => RequestFilter::any().verb("patch"),
-                _ => RequestFilter::any(),
-            };
-            let action = match rng.random_range(0..100) {
-                0..=29 => FaultAction::Status(500),
-                30..=54 => FaultAction::Status(409),
-                55..=69 => FaultAction::TooManyRequests {
-                    retry_after_secs: 1,
-                },
-                70..=84 => FaultAction::Hang(Duration::from_millis(rng.random_range(100..1500))),
-                _ => FaultAction::HangUp(Duration::from_millis(rng.random_range(50..500))),
-            };
-            hooks.fail_next(filter, 1, action);
-        }
-        // Lease-only faults: a renewal fails or hangs now and then. Renewals come every 2 s with a 10 s
-        // deadline, so the operator keeps its lease (and keeps writing) through isolated ones.
-        for _ in seen
-            .iter()
-            .filter(|r| !r.faulted && crate::requests::is_lease(r))
-        {
-            if rng.random_range(0..100) >= percent {
-                continue;
-            }
-            let action = match rng.random_range(0..2) {
-                0 => FaultAction::Status(500),
-                _ => FaultAction::Hang(Duration::from_millis(rng.random_range(500..3000))),
-            };
-            hooks.fail_next(
-                RequestFilter::any().resource("leases").verb("update"),
-                1,
-                action,
-            );
-        }
-        if Instant::now() >= next_drop {
-            match rng.random_range(0..3) {
-                0 => server.expire_next_watch(WATCHED[rng.random_range(0..WATCHED.len())]),
-                1 => server.compact_history(),
-                _ => {}
-            }
-            server.close_watches();
-            next_drop = Instant::now() + Duration::from_millis(rng.random_range(500..2000));
-        }
-    }
-    hooks.clear_faults();
-}
-
 /// The outcome of one run of a script.
 #[derive(Debug)]
 pub struct RunOutcome {
     /// The normalized final state.
     pub snapshot: Snapshot,
-    /// Rule violations of the final state.
+    /// Rule violations of the final state and of the run (withdrawn objects, unfenced writes).
     pub violations: Vec<String>,
     /// Secret values found in written objects or the log.
     pub leaks: Vec<String>,
     /// The operator's requests during the run.
     pub requests: Counts,
-    /// Seconds from the end of the script (and of the faults) until the final state held.
+    /// Seconds from the last fault (right after the script) until the final state held.
     pub settle_seconds: f64,
+    /// What the fault injector did.
+    pub faults: FaultLog,
+    /// Operator processes started (replicas and restarts).
+    pub starts: u32,
 }
 
-/// Plays the script of `seed` once; with `reference` the final state must equal it (and faults are on).
+/// The longest API-server outage an operator must ride out without giving up its lease: its renew
+/// deadline (10 s) less one retry period (2 s).
+const OUTAGE_WITHIN_LEASE: Duration = Duration::from_secs(8);
+
+/// Reads the hub until a read succeeds (an injected fault may answer any request).
+async fn read_hub(client: &Client) -> anyhow::Result<Raw> {
+    let deadline = Instant::now() + HARNESS_PATIENCE;
+    loop {
+        match Raw::read(client).await {
+            Ok(raw) => return Ok(raw),
+            Err(error) => {
+                if Instant::now() > deadline {
+                    return Err(error.context("reading the hub"));
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// Plays the script of `seed` once: without faults (`kind` `None`, the reference), or with faults of
+/// `kind`, when the final state must equal `reference`.
 pub async fn run_once(
     args: &SoakArgs,
     seed: u64,
+    kind: Option<FaultKind>,
     reference: Option<&Snapshot>,
 ) -> anyhow::Result<RunOutcome> {
-    let faults = reference.is_some();
-    let (ops, mut values) = script(seed, args.steps);
+    let Script {
+        ops,
+        mut values,
+        valid,
+    } = script(seed, args.steps);
     values.extend([access_key(seed), secret_key(seed)]);
-    let server = Arc::new(
-        TestApiServer::start_with(ServerConfig {
-            history_limit: 20_000,
-            ..ServerConfig::default()
-        })
-        .await?,
+    std::fs::create_dir_all(&args.out_dir)?;
+    let out_dir = std::fs::canonicalize(&args.out_dir)?;
+    let label = format!(
+        "{}-{seed}-{}",
+        if args.real { "real" } else { "embedded" },
+        kind.map_or("reference", FaultKind::as_str)
     );
-    let client = hub::harness_client(&server)?;
+    let mut backend = if args.real {
+        Backend::real(&args.kube_script, &out_dir, &label).await?
+    } else {
+        Backend::embedded(&out_dir, &label).await?
+    };
+    let client = backend.client_as(HARNESS_AGENT).await?;
     seed_hub(&client, seed).await?;
     let table = managed_objects();
-    let agents = Agents::spawn(&server, &table, 1)?;
-    std::fs::create_dir_all(&args.out_dir)?;
+    let ocm = backend.ocm_client().await?;
+    let agents = Agents::spawn(|| Ok(ocm.clone()), &table, 1)?;
     let listing: String = ops.iter().map(|op| format!("{op:?}\n")).collect();
-    std::fs::write(args.out_dir.join(format!("script-{seed}.txt")), listing)?;
-    let label = if faults { "faults" } else { "reference" };
-    let options = OperatorOptions {
+    std::fs::write(out_dir.join(format!("script-{seed}.txt")), listing)?;
+    let template = OperatorOptions {
         binary: crate::operator::default_binary()?,
-        kubeconfig: server.kubeconfig_path().to_owned(),
+        kubeconfig: backend.operator_kubeconfig(),
         concurrency: args.concurrency,
-        log_path: args.out_dir.join(format!("operator-{seed}-{label}.log")),
+        log_path: PathBuf::new(),
         rust_log: args.rust_log.clone(),
-        // The faults below include lease-only ones: the operator must keep its lease through them.
+        // As in production; the API faults include lease-only ones the operator must keep its lease
+        // through.
         leader_elect: true,
+        identity: String::new(),
     };
-    let mark = server.hooks().mark();
-    let mut operator = Operator::spawn(&options).await?;
-    operator.wait_ready(Duration::from_secs(60)).await?;
+    let replicas = kind.map_or(1, FaultKind::replicas);
+    let log_prefix = out_dir.join(format!("operator-{label}"));
+    let mut fleet = Fleet::start(template, &log_prefix.to_string_lossy(), replicas).await?;
+    fleet.wait_leader(Duration::from_secs(60)).await?;
 
+    let first = read_hub(&client).await?;
+    let mut last_good = first.config();
+    let mut samples = vec![NeedSample {
+        from: SystemTime::now(),
+        needed: first.needed_objects(&valid[0], last_good.as_ref()),
+    }];
+    let fleet = Arc::new(tokio::sync::Mutex::new(fleet));
     let stop = Arc::new(AtomicBool::new(false));
-    let injector = faults.then(|| {
-        tokio::spawn(inject_faults(
-            server.clone(),
+    let injector = kind.map(|kind| {
+        let levers = match &backend {
+            Backend::Embedded(embedded) => Levers {
+                server: Some(embedded.server.clone()),
+                cutter: Some(embedded.proxy.cutter()),
+                restart_script: None,
+            },
+            Backend::Real(_) => Levers {
+                server: None,
+                cutter: None,
+                restart_script: backend.restart_script(),
+            },
+        };
+        tokio::spawn(faults::inject(
+            kind,
+            levers,
+            fleet.clone(),
             seed,
             args.fault_percent,
             stop.clone(),
         ))
     });
+    let max_gap = kind.map_or(Duration::from_millis(60), FaultKind::max_gap);
     let mut rng = StdRng::seed_from_u64(seed.wrapping_mul(31));
-    for op in &ops {
-        play(&client, seed, op)
-            .await
-            .with_context(|| format!("seed {seed} ({label}): {op:?}"))?;
-        tokio::time::sleep(Duration::from_millis(rng.random_range(0..60))).await;
+    for (i, op) in ops.iter().enumerate() {
+        let context = || format!("seed {seed} ({label}): {op:?}");
+        prepare(&client, op).await.with_context(context)?;
+        let from = SystemTime::now();
+        play(&client, seed, op).await.with_context(context)?;
+        let raw = read_hub(&client).await?;
+        if let Some(config) = raw.config() {
+            last_good = Some(config);
+        }
+        let needed = raw.needed_objects(&valid[i + 1], last_good.as_ref());
+        samples.push(NeedSample { from, needed });
+        let gap = rng.random_range(0..max_gap.as_millis() as u64);
+        tokio::time::sleep(Duration::from_millis(gap)).await;
     }
-    if let Some(injector) = injector {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        stop.store(true, Ordering::SeqCst);
-        injector.await?;
-    }
+    let script_ended = Instant::now();
+    let faults = match injector {
+        Some(injector) => {
+            // The last fault lands while the operator still works on the last changes.
+            stop.store(true, Ordering::SeqCst);
+            injector.await??
+        }
+        None => FaultLog::default(),
+    };
+    let mut fleet = Arc::try_unwrap(fleet)
+        .map_err(|_| anyhow::anyhow!("the fault injector still holds the fleet"))?
+        .into_inner();
+    fleet.resume_all().await?;
 
-    let ended = Instant::now();
-    let deadline = ended + Duration::from_secs(args.converge_timeout_secs);
+    let ended = faults.last.unwrap_or(script_ended);
+    let deadline = Instant::now() + Duration::from_secs(args.converge_timeout_secs);
     let (raw, settle_seconds) = loop {
-        let raw = Raw::read(&client).await?;
+        fleet.tend().await?;
+        let raw = read_hub(&client).await?;
         let snapshot = raw.snapshot();
         let done = raw.violations(&table).is_empty()
             && reference.is_none_or(|r| r.differences(&snapshot).is_empty());
         if done {
             // Stable: the operator is quiet and the state has not moved since.
             let settled = ended.elapsed().as_secs_f64();
-            server
-                .wait_quiet(Duration::from_secs(1), Duration::from_secs(60))
+            backend
+                .wait_operator_quiet(Duration::from_secs(1), Duration::from_secs(60))
                 .await?;
-            let again = Raw::read(&client).await?;
+            let again = read_hub(&client).await?;
             if again.snapshot() == snapshot {
                 break (again, settled);
             }
         }
-        if !operator.running() || Instant::now() > deadline {
+        if Instant::now() > deadline {
             break (raw, ended.elapsed().as_secs_f64());
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    let requests = Counts::of_operator(&server.hooks().requests_since(mark));
+    let records = backend.records()?;
+    let requests = Counts::of_operator(&records);
     let snapshot = raw.snapshot();
     let mut violations = raw.violations(&table);
-    if !operator.running() {
-        violations.push(format!(
-            "the operator exited; log: {}",
-            operator.log_path().display()
-        ));
+    // A leader paused past its lease exits when it resumes, and so does one that could not renew
+    // through an outage longer than its renew deadline (less a retry period); nothing else may make
+    // a process exit.
+    let expected_exits = match kind {
+        Some(FaultKind::Failover) => true,
+        Some(FaultKind::Restart) => faults.longest_outage >= OUTAGE_WITHIN_LEASE,
+        _ => false,
+    };
+    if !expected_exits {
+        violations.extend(
+            fleet
+                .unexpected_exits()
+                .iter()
+                .map(|exit| format!("an operator process {exit}")),
+        );
     }
+    violations.extend(judge::withdrawn(&records, &samples));
+    violations.extend(judge::unfenced_writes(&records));
     if let Some(reference) = reference {
         violations.extend(
             reference
@@ -863,23 +992,98 @@ pub async fn run_once(
         violations.push("the ConfigMap has no backup label".into());
     }
     let needles = Needles::new(values.iter().map(String::as_str));
-    let leaks = leak::places(&needles, &raw, &operator)?;
-    operator.stop().await?;
+    let leaks = leak::places(&needles, &raw, &fleet.logs()?)?;
+    if !violations.is_empty() {
+        write_evidence(&out_dir, &label, &records, &samples)?;
+    }
+    let starts = fleet.starts();
+    fleet.stop().await?;
     if agents.any_finished() {
         violations.push("the OCM view agent ended before the run did".into());
     }
     agents.stop().await?;
     drop(client);
-    if let Ok(server) = Arc::try_unwrap(server) {
-        server.shutdown().await;
-    }
+    drop(ocm);
+    backend.shutdown().await;
     Ok(RunOutcome {
         snapshot,
         violations,
         leaks,
         requests,
         settle_seconds,
+        faults,
+        starts,
     })
+}
+
+/// Writes what a failed run's checks read: the request log (without a real kube-apiserver's own
+/// requests) and the hub's needs after each change, as `requests-LABEL.txt` and `needs-LABEL.txt`.
+fn write_evidence(
+    dir: &std::path::Path,
+    label: &str,
+    records: &[test_apiserver::RequestRecord],
+    samples: &[NeedSample],
+) -> anyhow::Result<()> {
+    let at = |t: SystemTime| {
+        t.duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or_default()
+    };
+    let requests: String = records
+        .iter()
+        .filter(|r| {
+            !r.user_agent
+                .as_deref()
+                .is_some_and(|a| a.starts_with("kube-apiserver/"))
+        })
+        .map(|r| {
+            format!(
+                "{:.6} {} {}\n",
+                at(r.received_at),
+                crate::requests::line(r),
+                r.user_agent.as_deref().unwrap_or("-")
+            )
+        })
+        .collect();
+    std::fs::write(dir.join(format!("requests-{label}.txt")), requests)?;
+    let needs: String = samples
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let needed = s.needed.as_ref().map_or_else(
+                || "unknown".to_owned(),
+                |n| n.iter().cloned().collect::<Vec<_>>().join(" "),
+            );
+            format!("{:.6} after change {i}: {needed}\n", at(s.from))
+        })
+        .collect();
+    std::fs::write(dir.join(format!("needs-{label}.txt")), needs)?;
+    Ok(())
+}
+
+/// What one fault kind showed for one seed.
+#[derive(Debug)]
+pub struct KindReport {
+    /// The fault kind.
+    pub kind: FaultKind,
+    /// Everything wrong (empty: passed).
+    pub failures: Vec<String>,
+    /// Operator requests of the run.
+    pub requests: usize,
+    /// Of which answered with an injected fault.
+    pub faulted: usize,
+    /// Leader-election requests of the run.
+    pub lease_requests: usize,
+    /// Faults of the kind (crashes, failovers, restarts; request faults for `api`).
+    pub faults: usize,
+    /// Crashes and failovers that hit a write the server was holding.
+    pub inside_writes: usize,
+    /// Operator processes started.
+    pub starts: u32,
+    /// Seconds from the last fault to the final state.
+    pub settle_seconds: f64,
+    /// The injector's log.
+    pub events: Vec<String>,
 }
 
 /// What one seed showed.
@@ -887,21 +1091,13 @@ pub async fn run_once(
 pub struct SeedReport {
     /// The seed.
     pub seed: u64,
-    /// Everything wrong (empty: passed).
-    pub failures: Vec<String>,
-    /// Operator requests of the faulty run.
-    pub requests: usize,
-    /// Of which answered with an injected fault.
-    pub faulted: usize,
-    /// Leader-election requests of the faulty run (the operator ran with leader election on).
-    pub lease_requests: usize,
-    /// Of which answered with an injected fault (lease-only faults).
-    pub lease_faulted: usize,
-    /// Seconds from the end of the faults to the final state.
-    pub settle_seconds: f64,
-    /// Policies at the end (live and deleting).
+    /// What went wrong in the fault-free run (empty: it passed).
+    pub reference_failures: Vec<String>,
+    /// One report per fault kind run.
+    pub kinds: Vec<KindReport>,
+    /// Policies at the end of the fault-free run (live and deleting).
     pub policies: usize,
-    /// OCM objects at the end.
+    /// OCM objects at the end of the fault-free run.
     pub ocm_objects: usize,
     /// ManagedClusterViews at the end in the namespaces of live policies' clusters.
     pub views: usize,
@@ -911,65 +1107,81 @@ pub struct SeedReport {
     pub async_policies: usize,
 }
 
-/// Runs one seed: the reference, then the faulty run compared with it.
+impl SeedReport {
+    /// Whether the seed passed: the fault-free run and every kind.
+    pub fn passed(&self) -> bool {
+        self.reference_failures.is_empty() && self.kinds.iter().all(|k| k.failures.is_empty())
+    }
+}
+
+/// Runs one seed: the reference, then one run per fault kind, each compared with it.
 ///
 /// A run that cannot finish (the operator never takes over a policy the script waits for, a harness
-/// request keeps failing) is a failure of the seed, not of the soak.
+/// request keeps failing) is a failure of that run, not of the soak.
 pub async fn run_seed(args: &SoakArgs, seed: u64) -> SeedReport {
-    let failed = |failures: Vec<String>| SeedReport {
+    let mut report = SeedReport {
         seed,
-        failures,
-        requests: 0,
-        faulted: 0,
-        lease_requests: 0,
-        lease_faulted: 0,
-        settle_seconds: 0.0,
+        reference_failures: Vec::new(),
+        kinds: Vec::new(),
         policies: 0,
         ocm_objects: 0,
         views: 0,
         sync_policies: 0,
         async_policies: 0,
     };
-    let reference = match run_once(args, seed, None).await {
-        Ok(outcome) => outcome,
-        Err(error) => return failed(vec![format!("fault-free run: {error:#}")]),
-    };
-    let mut failures: Vec<String> = reference
-        .violations
-        .iter()
-        .map(|v| format!("fault-free run: {v}"))
-        .chain(
-            reference
-                .leaks
-                .iter()
-                .map(|l| format!("fault-free run: leak in {l}")),
-        )
-        .collect();
-    let faulty = match run_once(args, seed, Some(&reference.snapshot)).await {
+    let reference = match run_once(args, seed, None, None).await {
         Ok(outcome) => outcome,
         Err(error) => {
-            failures.push(format!("run with faults: {error:#}"));
-            return failed(failures);
+            report.reference_failures = vec![format!("{error:#}")];
+            return report;
         }
     };
-    failures.extend(faulty.violations.iter().cloned());
-    failures.extend(faulty.leaks.iter().map(|l| format!("leak in {l}")));
-    SeedReport {
-        seed,
-        failures,
-        requests: faulty.requests.total,
-        faulted: faulty.requests.faulted,
-        lease_requests: faulty.requests.lease,
-        lease_faulted: faulty.requests.lease_faulted,
-        settle_seconds: faulty.settle_seconds,
-        policies: faulty.snapshot.policies.len(),
-        ocm_objects: faulty.snapshot.ocm_policies.len()
-            + faulty.snapshot.rules.len()
-            + faulty.snapshot.bindings.len(),
-        views: faulty.snapshot.views.len(),
-        sync_policies: faulty.snapshot.policies_with_peers("sync"),
-        async_policies: faulty.snapshot.policies_with_peers("async"),
+    report.reference_failures = reference
+        .violations
+        .iter()
+        .cloned()
+        .chain(reference.leaks.iter().map(|l| format!("leak in {l}")))
+        .collect();
+    let s = &reference.snapshot;
+    report.policies = s.policies.len();
+    report.ocm_objects = s.ocm_policies.len() + s.rules.len() + s.bindings.len();
+    report.views = s.views.len();
+    report.sync_policies = s.policies_with_peers("sync");
+    report.async_policies = s.policies_with_peers("async");
+    for kind in args.kinds() {
+        let run = run_once(args, seed, Some(kind), Some(&reference.snapshot)).await;
+        report.kinds.push(match run {
+            Ok(outcome) => KindReport {
+                kind,
+                failures: outcome
+                    .violations
+                    .into_iter()
+                    .chain(outcome.leaks.iter().map(|l| format!("leak in {l}")))
+                    .collect(),
+                requests: outcome.requests.total,
+                faulted: outcome.requests.faulted,
+                lease_requests: outcome.requests.lease,
+                faults: outcome.faults.count,
+                inside_writes: outcome.faults.inside_writes,
+                starts: outcome.starts,
+                settle_seconds: outcome.settle_seconds,
+                events: outcome.faults.events,
+            },
+            Err(error) => KindReport {
+                kind,
+                failures: vec![format!("{error:#}")],
+                requests: 0,
+                faulted: 0,
+                lease_requests: 0,
+                faults: 0,
+                inside_writes: 0,
+                starts: 0,
+                settle_seconds: 0.0,
+                events: Vec::new(),
+            },
+        });
     }
+    report
 }
 
 #[cfg(test)]
@@ -979,13 +1191,13 @@ mod tests {
     #[test]
     fn the_script_of_a_seed_never_changes() {
         assert_eq!(script(7, 40), script(7, 40));
-        assert_ne!(script(7, 40).0, script(8, 40).0);
+        assert_ne!(script(7, 40).ops, script(8, 40).ops);
     }
 
     #[test]
     fn every_script_ends_with_the_base_config_and_every_drcluster_validated() {
         for seed in 0..200 {
-            let (ops, _) = script(seed, 40);
+            let ops = script(seed, 40).ops;
             let mut clusters: BTreeMap<String, bool> = CLUSTERS
                 .iter()
                 .filter(|c| **c != GHOST)
@@ -1017,7 +1229,7 @@ mod tests {
     #[test]
     fn no_script_deletes_the_metro_policy_or_shares_its_clusters() {
         for seed in 0..200 {
-            for op in script(seed, 60).0 {
+            for op in script(seed, 60).ops {
                 match op {
                     Op::DeletePolicy { name, .. } => assert_ne!(name, METRO_POLICY, "seed {seed}"),
                     Op::CreatePolicy { clusters, .. } => assert!(
@@ -1033,7 +1245,7 @@ mod tests {
     #[test]
     fn no_script_touches_a_drcluster_a_live_policy_uses() {
         for seed in 0..200 {
-            let (ops, _) = script(seed, 60);
+            let ops = script(seed, 60).ops;
             let mut live: BTreeMap<String, Vec<String>> = BTreeMap::new();
             for op in &ops {
                 match op {

@@ -223,6 +223,61 @@ impl Raw {
         }
     }
 
+    /// The RamenConfig of the operator ConfigMap, if it parses.
+    pub fn config(&self) -> Option<RamenConfig> {
+        parsed_config(self.configmap.as_ref()).ok()
+    }
+
+    /// The OCM objects ([`crate::judge::key`]s) the planner derives from this state when exactly the
+    /// live policies named in `valid` hold their Secrets (the operator distributes for valid policies
+    /// only). While the config does not parse, the operator distributes with the last one that did,
+    /// `last_good`; `None` when there is none.
+    pub fn needed_objects(
+        &self,
+        valid: &BTreeSet<String>,
+        last_good: Option<&RamenConfig>,
+    ) -> Option<BTreeSet<String>> {
+        let current = self.config();
+        let config = current.as_ref().or(last_good)?;
+        let drclusters: BTreeMap<String, DRCluster> = self
+            .drclusters
+            .iter()
+            .map(|c| (c.name_any(), c.clone()))
+            .collect();
+        let secrets: Secrets = self
+            .secrets
+            .iter()
+            .map(|s| (s.name_any(), SecretState::from_meta(&s.metadata)))
+            .collect();
+        let inputs = PlanInputs {
+            namespace: NAMESPACE,
+            config,
+            drclusters: &drclusters,
+            secrets: &secrets,
+        };
+        let holders = self
+            .policies
+            .iter()
+            .filter(|p| !p.is_deleting() && valid.contains(&p.name_any()));
+        let plan = plan(&inputs, holders, Scope::All);
+        let mut needed = BTreeSet::new();
+        if !plan.enabled {
+            return Some(needed);
+        }
+        for desired in plan.secrets.values() {
+            for format in &desired.formats {
+                let names = format.names(&desired.name);
+                needed.insert(crate::judge::key("policies", &names.policy));
+                needed.insert(crate::judge::key("placementrules", &names.placement_rule));
+                needed.insert(crate::judge::key(
+                    "placementbindings",
+                    &names.placement_binding,
+                ));
+            }
+        }
+        Some(needed)
+    }
+
     /// Violations of the rule by the final state: what the planner wants from the final inputs must be
     /// exactly what exists, every condition must say what the inputs imply, and every live policy must
     /// carry the peer classes the managed clusters' `table` gives, read through the views the operator

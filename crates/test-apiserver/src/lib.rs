@@ -37,5 +37,8 @@ mod watch;
 
 pub use error::{ApiError, Error};
 pub use hooks::{FaultAction, Hooks, Mark, RequestFilter, RequestRecord};
+/// Kubeconfig text for a plain-HTTP server URL (what [`TestApiServer`] writes), for clients that
+/// reach the server another way, e.g. through a proxy.
+pub use kubeconfig::render as kubeconfig_text;
 pub use reviews::{Reviews, Subject, TokenUser};
 pub use server::{ServerConfig, TestApiServer};

@@ -1,11 +1,14 @@
-//! `hub-soak`: the fault-injection soak of the hub operator (see `BENCHMARKS.md`). Runs `SOAK_SEEDS`
-//! seeds; exits non-zero when any seed's final state is wrong, differs from the fault-free run, or
-//! shows a Secret value.
+//! `hub-soak`: the chaos soak of the hub operator (see `BENCHMARKS.md`). Runs `SOAK_SEEDS` seeds, each
+//! fault-free and then once per fault kind; exits non-zero when any run's final state is wrong or
+//! differs from the fault-free run, an object the hub needed was deleted, an operator process wrote
+//! without the lease, or a Secret value shows.
 
 use clap::Parser;
+use hub_bench::faults::FaultKind;
 use hub_bench::soak::{self, SoakArgs};
+use std::collections::BTreeMap;
 
-/// Fault-injection soak: the operator as a process against the embedded API server.
+/// Chaos soak: the operator as processes against the embedded API server or a real kube-apiserver.
 #[derive(Debug, Parser)]
 #[command(name = "hub-soak")]
 struct Cli {
@@ -13,46 +16,105 @@ struct Cli {
     args: SoakArgs,
 }
 
+/// Seeds passed and the longest convergence after the last fault, per kind.
+#[derive(Default)]
+struct Tally {
+    runs: u64,
+    passed: u64,
+    longest: f64,
+    faults: usize,
+    inside_writes: usize,
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let args = cli.args;
+    let kinds = args.kinds();
+    if args.real && kinds.contains(&FaultKind::Api) {
+        anyhow::bail!(
+            "API faults need the embedded server's fault hooks; leave out --real or `api`"
+        );
+    }
     let mut failed = Vec::new();
+    let mut tally: BTreeMap<FaultKind, Tally> = BTreeMap::new();
+    let mut reference_passed = 0;
     for seed in args.first_seed..args.first_seed + args.seeds {
         let report = soak::run_seed(&args, seed).await;
-        let verdict = if report.failures.is_empty() {
-            "passed"
-        } else {
-            "FAILED"
-        };
+        let verdict = |ok: bool| if ok { "passed" } else { "FAILED" };
         println!(
-            "seed {seed}: {verdict}: {} policies ({} with sync, {} with async peer classes), {} OCM objects, {} views; faulty run: {} operator requests, {} faulted ({:.1} %), {} lease requests, {} faulted; final state {:.1} s after the faults stopped",
+            "seed {seed}: {}: fault-free run {}: {} policies ({} with sync, {} with async peer classes), {} OCM objects, {} views",
+            verdict(report.passed()),
+            verdict(report.reference_failures.is_empty()),
             report.policies,
             report.sync_policies,
             report.async_policies,
             report.ocm_objects,
             report.views,
-            report.requests,
-            report.faulted,
-            100.0 * report.faulted as f64 / report.requests.max(1) as f64,
-            report.lease_requests,
-            report.lease_faulted,
-            report.settle_seconds
         );
-        for failure in &report.failures {
-            println!("  {failure}");
+        for failure in &report.reference_failures {
+            println!("  fault-free: {failure}");
         }
-        if !report.failures.is_empty() {
+        reference_passed += u64::from(report.reference_failures.is_empty());
+        for run in &report.kinds {
+            println!(
+                "  {:<8} {}: {} faults ({} inside a write), {} operator processes, {} operator requests ({} faulted), {} lease requests; final state {:.1} s after the last fault",
+                run.kind.as_str(),
+                verdict(run.failures.is_empty()),
+                run.faults,
+                run.inside_writes,
+                run.starts,
+                run.requests,
+                run.faulted,
+                run.lease_requests,
+                run.settle_seconds
+            );
+            for failure in &run.failures {
+                println!("    {failure}");
+            }
+            if !run.failures.is_empty() {
+                for event in &run.events {
+                    println!("    fault: {event}");
+                }
+            }
+            let t = tally.entry(run.kind).or_default();
+            t.runs += 1;
+            t.passed += u64::from(run.failures.is_empty());
+            t.faults += run.faults;
+            t.inside_writes += run.inside_writes;
+            if run.failures.is_empty() {
+                t.longest = t.longest.max(run.settle_seconds);
+            }
+        }
+        if !report.passed() {
             failed.push(seed);
         }
     }
     println!(
-        "soak: {} of {} seeds passed (seeds {}..={})",
+        "soak ({}): {} of {} seeds passed (seeds {}..={}); fault-free runs {} of {}",
+        if args.real {
+            "real kube-apiserver"
+        } else {
+            "embedded API server"
+        },
         args.seeds - failed.len() as u64,
         args.seeds,
         args.first_seed,
-        args.first_seed + args.seeds - 1
+        args.first_seed + args.seeds - 1,
+        reference_passed,
+        args.seeds
     );
+    for (kind, t) in &tally {
+        println!(
+            "  {:<8} {} of {} seeds passed, {} faults ({} inside a write), longest convergence after the last fault {:.1} s",
+            kind.as_str(),
+            t.passed,
+            t.runs,
+            t.faults,
+            t.inside_writes,
+            t.longest
+        );
+    }
     println!("scripts and operator logs: {}", args.out_dir.display());
     if !failed.is_empty() {
         anyhow::bail!("failed seeds: {failed:?}");
