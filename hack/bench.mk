@@ -47,5 +47,5 @@ soak:
 ## soak-real: kube-apiserver restarts under the operator on a real control plane, SOAK_REAL_SEEDS seeds (default 2)
 soak-real:
 	$(CARGO) build --quiet $(call profile_flag,$(SOAK_PROFILE)) -p hub-operator -p hub-bench
-	KUBE_BIN_DIR="$$(bash hack/kube/build.sh)" SOAK_SEEDS=$(SOAK_REAL_SEEDS) \
+	kube="$$(bash hack/kube/build.sh)" && KUBE_BIN_DIR="$$kube" SOAK_SEEDS=$(SOAK_REAL_SEEDS) \
 	  $(BENCH_TARGET_DIR)/$(SOAK_PROFILE)/hub-soak --real --out-dir target/hub-soak-real $(SOAK_ARGS)

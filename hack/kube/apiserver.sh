@@ -13,10 +13,13 @@
 # command, waits for SIGINT/SIGTERM. COMMAND finds the matching kubectl first on PATH. Either way both
 # servers are stopped and the data directory removed on exit.
 #
-# KUBE_APISERVER_RESTART is an executable that restarts kube-apiserver (etcd keeps the data): it stops
-# it (SIGTERM, SIGKILL after 10 s), starts it again with the same arguments on the same port, waits
-# until /readyz answers ok, prints one line with how long the server was down and exits 0 (non-zero
-# with the tail of the log when the server does not come back).
+# KUBE_APISERVER_RESTART [GRACE] is an executable that restarts kube-apiserver (etcd keeps the data):
+# it stops it (SIGTERM, SIGKILL after GRACE seconds, default 10; 0 kills at once, like a crash; a
+# graceful stop waits for open watches, so it often takes the whole grace), starts it again with the
+# same arguments on the same port, waits until /readyz answers ok, prints one line with how long the
+# server was down and exits 0 (non-zero with the tail of the log when the server does not come back).
+# A request kube-apiserver committed to etcd but had not yet written to the audit log when it was
+# killed is missing from the audit log.
 #
 # Options: --env-file FILE  once the control plane is ready, write the variables above (KUBECONFIG as an
 #                           absolute path) to FILE as shell-sourceable KEY=value lines (values quoted
@@ -75,6 +78,8 @@ halt() {
   for _ in $(seq 100); do alive "$1" || break; sleep 0.1; done
   kill -9 "$1" 2>/dev/null || true
   wait "$1" 2>/dev/null || true
+  # A restarted kube-apiserver is not this shell's child: wait until it is gone before etcd stops.
+  for _ in $(seq 50); do alive "$1" || break; sleep 0.1; done
 }
 # shellcheck disable=SC2317  # called through the EXIT trap
 stop() {
@@ -159,12 +164,13 @@ omitStages: [RequestReceived]
 rules:
   - level: Metadata
 EOF
-  # Blocking: an event is written before the response is sent. --audit-log-maxsize 0: a plain file
-  # opened for appending (no rotation), which a restarted kube-apiserver appends to.
+  # Blocking: an event is written before the response is sent. A restarted kube-apiserver appends to
+  # the same file; it rotates only past --audit-log-maxsize MB (0 would mean lumberjack's default of
+  # 100 MB), far more than a test run writes.
   apiserver_args+=(
     --audit-policy-file "$work/audit-policy.yaml"
     --audit-log-path "$audit_log" --audit-log-format json --audit-log-mode blocking
-    --audit-log-maxsize 0 --audit-log-maxbackup 0 --audit-log-maxage 0
+    --audit-log-maxsize 10240 --audit-log-maxbackup 0 --audit-log-maxage 0
   )
 fi
 

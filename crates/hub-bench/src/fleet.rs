@@ -4,9 +4,19 @@
 
 use anyhow::Context;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
+use crate::judge::Launch;
 use crate::operator::{Operator, OperatorOptions};
+
+/// A process that ended without the fleet killing it (the fleet started it again).
+#[derive(Debug, Clone)]
+pub struct Exit {
+    /// Its identity.
+    pub identity: String,
+    /// Its log.
+    pub log: PathBuf,
+}
 
 /// One replica: its current process (none while it is being replaced) and what happened to it.
 struct Replica {
@@ -29,7 +39,9 @@ pub struct Fleet {
     /// Every log file any process of the fleet wrote.
     logs: Vec<PathBuf>,
     /// Exits the fleet did not cause (the process ended on its own and was restarted).
-    exits: Vec<String>,
+    exits: Vec<Exit>,
+    /// Every process start.
+    launches: Vec<Launch>,
 }
 
 impl Fleet {
@@ -58,6 +70,7 @@ impl Fleet {
                 .collect(),
             logs: Vec::new(),
             exits: Vec::new(),
+            launches: Vec::new(),
         };
         for i in 0..replicas {
             fleet.launch(i).await?;
@@ -76,10 +89,14 @@ impl Fleet {
             replica.starts
         ));
         let options = OperatorOptions {
-            identity,
+            identity: identity.clone(),
             log_path: log_path.clone(),
             ..self.template.clone()
         };
+        self.launches.push(Launch {
+            identity,
+            at: SystemTime::now(),
+        });
         replica.process = Some(Operator::spawn(&options).await?);
         replica.paused = false;
         self.logs.push(log_path);
@@ -97,11 +114,10 @@ impl Fleet {
             };
             if exited {
                 if let Some(process) = self.replicas[i].process.take() {
-                    self.exits.push(format!(
-                        "{} exited on its own (log {})",
-                        self.identity(i),
-                        process.log_path().display()
-                    ));
+                    self.exits.push(Exit {
+                        identity: self.identity(i),
+                        log: process.log_path().to_owned(),
+                    });
                 }
                 self.launch(i).await?;
                 restarted += 1;
@@ -110,7 +126,8 @@ impl Fleet {
         Ok(restarted)
     }
 
-    fn identity(&self, i: usize) -> String {
+    /// The identity of replica `i`'s current Pod.
+    pub fn identity(&self, i: usize) -> String {
         format!("{}-{}", self.replicas[i].name, self.replicas[i].pod)
     }
 
@@ -185,8 +202,21 @@ impl Fleet {
     }
 
     /// Exits the fleet did not cause, so far.
-    pub fn unexpected_exits(&self) -> &[String] {
+    pub fn exits(&self) -> &[Exit] {
         &self.exits
+    }
+
+    /// Every process start so far.
+    pub fn launches(&self) -> &[Launch] {
+        &self.launches
+    }
+
+    /// Whether replica `i`'s process is running and says it leads.
+    pub async fn leads(&self, i: usize) -> bool {
+        match &self.replicas[i].process {
+            Some(process) => !self.replicas[i].paused && process.leads().await,
+            None => false,
+        }
     }
 
     /// Process starts over all replicas (the first ones included).

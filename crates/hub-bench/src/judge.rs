@@ -35,9 +35,25 @@ pub struct NeedSample {
 /// deleted was deleted on a decision nothing on the hub justified.
 pub const STALENESS: Duration = Duration::from_secs(8);
 
+/// What [`withdrawn`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Withdrawals {
+    /// Deletions of needed objects, one line each.
+    pub violations: Vec<String>,
+    /// Successful deletions of OCM objects in the log.
+    pub deletions: usize,
+    /// Of those, how many had a verdict: the need was absent at some moment before the deletion, or
+    /// the samples cover the whole [`STALENESS`] before it.
+    pub judged: usize,
+    /// Of the deletions that passed, the longest the hub had needed the object without a break
+    /// before it was deleted (a deletion on a decision that lagged behind a new need): how close the
+    /// run came to [`STALENESS`].
+    pub longest_need: Duration,
+}
+
 /// Deletions of needed objects: every successful DELETE of an OCM object whose need held without a
 /// break for the [`STALENESS`] before it. `samples` must be in time order.
-pub fn withdrawn(records: &[RequestRecord], samples: &[NeedSample]) -> Vec<String> {
+pub fn withdrawn(records: &[RequestRecord], samples: &[NeedSample]) -> Withdrawals {
     // Needs in force, with unreadable configs carried forward.
     let mut intervals: Vec<(SystemTime, &BTreeSet<String>)> = Vec::new();
     for sample in samples {
@@ -51,37 +67,43 @@ pub fn withdrawn(records: &[RequestRecord], samples: &[NeedSample]) -> Vec<Strin
             }
         }
     }
-    let mut out = Vec::new();
+    let mut out = Withdrawals::default();
     for record in records.iter().filter(|r| {
         r.verb == "delete"
             && OCM_RESOURCES.contains(&r.resource.as_str())
             && r.status < 300
             && !r.faulted
     }) {
+        out.deletions += 1;
         let object = key(&record.resource, &record.name);
         let deleted = record.received_at;
-        let since = deleted
-            .checked_sub(STALENESS)
-            .unwrap_or(SystemTime::UNIX_EPOCH);
-        // The intervals overlapping [since, deleted]: the one in force at `since` and every later one
-        // that began before the deletion.
-        let first = intervals
-            .iter()
-            .rposition(|(from, _)| *from <= since)
-            .unwrap_or(0);
-        let overlapping: Vec<&BTreeSet<String>> = intervals
-            .iter()
-            .enumerate()
-            .filter(|(i, (from, _))| *i >= first && *from <= deleted)
-            .map(|(_, (_, needed))| *needed)
-            .collect();
-        let covered = intervals.first().is_some_and(|(from, _)| *from <= since);
-        if covered && !overlapping.is_empty() && overlapping.iter().all(|n| n.contains(&object)) {
-            out.push(format!(
+        // The needs in force up to the deletion, newest first: how long before it the object had
+        // been needed without a break (`open`: since before the first sample).
+        let mut in_force = intervals.iter().rev().filter(|(from, _)| *from <= deleted);
+        let mut needed_since = None;
+        let mut open = true;
+        for (from, needed) in in_force.by_ref() {
+            if !needed.contains(&object) {
+                open = false;
+                break;
+            }
+            needed_since = Some(*from);
+        }
+        let needed_for = needed_since
+            .and_then(|since| deleted.duration_since(since).ok())
+            .unwrap_or_default();
+        let conclusive = !open || needed_for >= STALENESS;
+        out.judged += usize::from(conclusive);
+        if needed_for >= STALENESS {
+            out.violations.push(format!(
                 "{object} was deleted (request {}, status {}) although the hub had needed it \
-                 without a break for the {STALENESS:?} before",
-                record.seq, record.status
+                 without a break for {:.1} s before (more than the {STALENESS:?} a decision may lag)",
+                record.seq,
+                record.status,
+                needed_for.as_secs_f64()
             ));
+        } else {
+            out.longest_need = out.longest_need.max(needed_for);
         }
     }
     out
@@ -98,13 +120,26 @@ pub fn identity(record: &RequestRecord) -> Option<&str> {
 /// How long a lease lasts without renewal (the operator's `LEASE_DURATION`).
 pub const LEASE_DURATION: Duration = Duration::from_secs(15);
 
+/// A process start: from then on, the process of `identity` holds the lease only once it wrote the
+/// lease itself (a container restart keeps the identity of the process it replaces, whose renewals
+/// the new process must not borrow).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Launch {
+    /// `POD_NAME` of the process.
+    pub identity: String,
+    /// When it was started.
+    pub at: SystemTime,
+}
+
 /// Writes of the operator sent while the writer did not hold the lease: at the time the server
-/// received the write, the last lease write the server had accepted must be the writer's own and at
-/// most [`LEASE_DURATION`] old (counted from when the server received it, which is before any standby
-/// could read it). Writes refused by an injected fault count too: the process sent them. Every
+/// received the write, the last lease write the server had received (and accepted) must be the
+/// writer's own, sent after the writer's process was launched (`launches`), and at most
+/// [`LEASE_DURATION`] old (counted from when the server received it, which is before any standby
+/// could read it; the operator's own fence closes earlier, at its 10 s renew deadline plus a 4 s grace
+/// for writes in flight). Writes refused by an injected fault count too: the process sent them. Every
 /// operator process is expected to run with leader election, so a write whose User-Agent names no
 /// identity is one without the lease.
-pub fn unfenced_writes(records: &[RequestRecord]) -> Vec<String> {
+pub fn unfenced_writes(records: &[RequestRecord], launches: &[Launch]) -> Vec<String> {
     let mut accepted: Vec<(&RequestRecord, &str)> = records
         .iter()
         .filter(|r| {
@@ -116,7 +151,7 @@ pub fn unfenced_writes(records: &[RequestRecord]) -> Vec<String> {
         })
         .filter_map(|r| identity(r).map(|id| (r, id)))
         .collect();
-    accepted.sort_by_key(|(r, _)| r.answered_at);
+    accepted.sort_by_key(|(r, _)| r.received_at);
     let mut out = Vec::new();
     let mut reported: BTreeMap<String, usize> = BTreeMap::new();
     for write in records.iter().filter(|r| {
@@ -129,11 +164,20 @@ pub fn unfenced_writes(records: &[RequestRecord]) -> Vec<String> {
         let writer = identity(write).unwrap_or("a process without an identity");
         let holder = accepted
             .iter()
-            .take_while(|(lease, _)| lease.answered_at <= write.received_at)
+            .take_while(|(lease, _)| lease.received_at <= write.received_at)
             .last();
+        let launched = launches
+            .iter()
+            .filter(|l| l.identity == writer && l.at <= write.received_at)
+            .map(|l| l.at)
+            .max();
         let problem = match holder {
             None => Some("before any lease was taken".to_owned()),
             Some((_, id)) if *id != writer => Some(format!("while {id} held the lease")),
+            Some((lease, _)) if launched.is_some_and(|at| lease.received_at < at) => Some(
+                "before its process took the lease (the last renewal was its predecessor's)"
+                    .to_owned(),
+            ),
             Some((lease, _)) => {
                 let age = write
                     .received_at
@@ -228,17 +272,35 @@ mod tests {
         // b was not needed at 20 s: deleting it within the staleness after that is a lagging
         // decision; a was needed throughout.
         let found = withdrawn(&[delete(1, "b", 25.0), delete(2, "a", 25.0)], &samples);
+        assert_eq!((found.deletions, found.judged), (2, 2));
+        // b had been needed again for 4 s (since 21 s) when it was deleted.
+        assert_eq!(found.longest_need, Duration::from_secs(4));
+        let found = found.violations;
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].starts_with("policies/a was deleted"), "{found:?}");
         // Long after the break the need of b held again for longer than the staleness; the
         // unreadable config keeps the needs in force.
-        assert_eq!(withdrawn(&[delete(3, "b", 35.0)], &samples).len(), 1);
+        assert_eq!(
+            withdrawn(&[delete(3, "b", 35.0)], &samples)
+                .violations
+                .len(),
+            1
+        );
         // Before the first sample nothing is known; failed deletions delete nothing.
-        assert!(withdrawn(&[delete(4, "a", 5.0)], &samples).is_empty());
+        let early = withdrawn(&[delete(4, "a", 5.0)], &samples);
+        assert_eq!(
+            (early.violations.len(), early.deletions, early.judged),
+            (0, 1, 0)
+        );
         let mut refused = delete(5, "a", 15.0);
         refused.status = 409;
-        assert!(withdrawn(&[refused], &samples).is_empty());
-        assert_eq!(withdrawn(&[delete(6, "a", 15.0)], &samples).len(), 1);
+        assert_eq!(withdrawn(&[refused], &samples), Withdrawals::default());
+        assert_eq!(
+            withdrawn(&[delete(6, "a", 15.0)], &samples)
+                .violations
+                .len(),
+            1
+        );
     }
 
     #[test]
@@ -254,7 +316,7 @@ mod tests {
             write(5, OPERATOR_A, 21.0),
             write(6, OPERATOR_B, 21.0),
         ];
-        let found = unfenced_writes(&records);
+        let found = unfenced_writes(&records, &[]);
         assert_eq!(found.len(), 3, "{found:?}");
         assert!(
             found[0].contains("request 0) before any lease"),
@@ -268,15 +330,46 @@ mod tests {
         // A renewal that was refused (or faulted) does not extend the lease.
         let mut refused = lease(7, LEASE_A, 10.0);
         refused.faulted = true;
-        let found = unfenced_writes(&[lease(1, LEASE_A, 1.0), refused, write(8, OPERATOR_A, 17.0)]);
+        let found = unfenced_writes(
+            &[lease(1, LEASE_A, 1.0), refused, write(8, OPERATOR_A, 17.0)],
+            &[],
+        );
         assert_eq!(found.len(), 1, "{found:?}");
         // A process without leader election names no identity.
-        let found = unfenced_writes(&[
-            lease(1, LEASE_A, 1.0),
-            write(9, "ramen-hub-operator/0.1.0", 2.0),
-        ]);
+        let found = unfenced_writes(
+            &[
+                lease(1, LEASE_A, 1.0),
+                write(9, "ramen-hub-operator/0.1.0", 2.0),
+            ],
+            &[],
+        );
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].contains("without an identity"), "{found:?}");
+        // A restarted container keeps its identity but not its predecessor's lease: it writes only
+        // after a lease write of its own.
+        let launches = [
+            Launch {
+                identity: "op-a-0".into(),
+                at: at(0.0),
+            },
+            Launch {
+                identity: "op-a-0".into(),
+                at: at(3.0),
+            },
+        ];
+        let records = [
+            lease(1, LEASE_A, 1.0),
+            write(2, OPERATOR_A, 2.0),
+            write(3, OPERATOR_A, 3.5),
+            lease(4, LEASE_A, 4.0),
+            write(5, OPERATOR_A, 4.5),
+        ];
+        let found = unfenced_writes(&records, &launches);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].contains("request 3) before its process took"),
+            "{found:?}"
+        );
     }
 
     #[test]

@@ -31,6 +31,7 @@ use e2e::views::{ClusterTable, async_peers, merge_tables, sync_peers};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
+use ramen_config::RamenConfig;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
@@ -45,7 +46,7 @@ use test_fixtures::{ManagedClusterFixture, S3Credentials};
 
 use crate::backend::Backend;
 use crate::faults::{self, FaultKind, FaultLog, Levers};
-use crate::fleet::Fleet;
+use crate::fleet::{Exit, Fleet};
 use crate::hub::{self, ConfigOptions, NAMESPACE, Profile};
 use crate::judge::{self, NeedSample};
 use crate::leak::{self, Needles};
@@ -800,11 +801,79 @@ pub struct RunOutcome {
     pub faults: FaultLog,
     /// Operator processes started (replicas and restarts).
     pub starts: u32,
+    /// OCM objects the operator deleted, and how many of those deletions had a verdict.
+    pub deletions: (usize, usize),
+    /// Of the deletions that passed, the longest the hub had needed the object before.
+    pub longest_need: Duration,
+}
+
+/// Stops the fault injector when a run ends early: it would otherwise keep faulting (and keep the
+/// operator processes and the server alive) for the rest of the soak.
+struct InjectorGuard {
+    stop: Arc<AtomicBool>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<FaultLog>>>,
+}
+
+impl Drop for InjectorGuard {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
 }
 
 /// The longest API-server outage an operator must ride out without giving up its lease: its renew
-/// deadline (10 s) less one retry period (2 s).
-const OUTAGE_WITHIN_LEASE: Duration = Duration::from_secs(8);
+/// deadline (10 s) less two retry periods (2 s each: the outage may begin just before a renewal, and
+/// the renewal after it must be accepted before the deadline).
+const OUTAGE_WITHIN_LEASE: Duration = Duration::from_secs(6);
+
+/// The exits of operator processes a run's faults do not explain. A process may exit only after it
+/// lost its lease (its log says so), and only as a leader paused past its lease (once per such pause)
+/// or through an API-server outage longer than [`OUTAGE_WITHIN_LEASE`].
+fn unexpected_exits(kind: Option<FaultKind>, faults: &FaultLog, exits: &[Exit]) -> Vec<String> {
+    let mut pauses = faults.paused_past_lease.clone();
+    let mut out = Vec::new();
+    for exit in exits {
+        let lost_lease = std::fs::read_to_string(&exit.log)
+            .is_ok_and(|log| log.contains("leader election lost"));
+        let explained = lost_lease
+            && match kind {
+                Some(FaultKind::Failover) => {
+                    match pauses.iter().position(|p| *p == exit.identity) {
+                        Some(i) => {
+                            pauses.remove(i);
+                            true
+                        }
+                        None => false,
+                    }
+                }
+                Some(FaultKind::Restart) => faults.longest_outage >= OUTAGE_WITHIN_LEASE,
+                _ => false,
+            };
+        if !explained {
+            out.push(format!(
+                "operator process {} exited on its own (log {})",
+                exit.identity,
+                exit.log.display()
+            ));
+        }
+    }
+    out
+}
+
+/// The OCM objects the hub needs in state `raw` when the policies `valid` hold their Secrets: by its
+/// config; while that is broken, the operator distributes with the last one it parsed, which may be
+/// any config the run wrote before (`configs`), so only what all of them need counts.
+fn needs(raw: &Raw, valid: &BTreeSet<String>, configs: &[RamenConfig]) -> Option<BTreeSet<String>> {
+    if let Some(config) = raw.config() {
+        return Some(raw.needed_objects(valid, &config));
+    }
+    configs
+        .iter()
+        .map(|config| raw.needed_objects(valid, config))
+        .reduce(|a, b| a.intersection(&b).cloned().collect())
+}
 
 /// Reads the hub until a read succeeds (an injected fault may answer any request).
 async fn read_hub(client: &Client) -> anyhow::Result<Raw> {
@@ -866,20 +935,25 @@ pub async fn run_once(
         leader_elect: true,
         identity: String::new(),
     };
+    // The first needs, before the operator starts: nothing changes until the script does.
+    let first = read_hub(&client).await?;
+    let mut configs: Vec<RamenConfig> = first.config().into_iter().collect();
+    let mut samples = vec![NeedSample {
+        from: SystemTime::now(),
+        needed: needs(&first, &valid[0], &configs),
+    }];
     let replicas = kind.map_or(1, FaultKind::replicas);
     let log_prefix = out_dir.join(format!("operator-{label}"));
     let mut fleet = Fleet::start(template, &log_prefix.to_string_lossy(), replicas).await?;
     fleet.wait_leader(Duration::from_secs(60)).await?;
 
-    let first = read_hub(&client).await?;
-    let mut last_good = first.config();
-    let mut samples = vec![NeedSample {
-        from: SystemTime::now(),
-        needed: first.needed_objects(&valid[0], last_good.as_ref()),
-    }];
     let fleet = Arc::new(tokio::sync::Mutex::new(fleet));
     let stop = Arc::new(AtomicBool::new(false));
-    let injector = kind.map(|kind| {
+    let mut injector = InjectorGuard {
+        stop: stop.clone(),
+        task: None,
+    };
+    injector.task = kind.map(|kind| {
         let levers = match &backend {
             Backend::Embedded(embedded) => Levers {
                 server: Some(embedded.server.clone()),
@@ -908,17 +982,32 @@ pub async fn run_once(
         prepare(&client, op).await.with_context(context)?;
         let from = SystemTime::now();
         play(&client, seed, op).await.with_context(context)?;
+        let landed = SystemTime::now();
         let raw = read_hub(&client).await?;
-        if let Some(config) = raw.config() {
-            last_good = Some(config);
+        if let Some(config) = raw.config()
+            && !configs.contains(&config)
+        {
+            configs.push(config);
         }
-        let needed = raw.needed_objects(&valid[i + 1], last_good.as_ref());
-        samples.push(NeedSample { from, needed });
+        let needed = needs(&raw, &valid[i + 1], &configs);
+        // What the change removes counts from when it was sent; what it adds only from when it
+        // landed (a retry through an outage can take seconds).
+        let previous = samples.last().and_then(|s| s.needed.clone());
+        if let (Some(previous), Some(needed)) = (previous, needed.as_ref()) {
+            samples.push(NeedSample {
+                from,
+                needed: Some(previous.intersection(needed).cloned().collect()),
+            });
+        }
+        samples.push(NeedSample {
+            from: landed,
+            needed,
+        });
         let gap = rng.random_range(0..max_gap.as_millis() as u64);
         tokio::time::sleep(Duration::from_millis(gap)).await;
     }
     let script_ended = Instant::now();
-    let faults = match injector {
+    let faults = match injector.task.take() {
         Some(injector) => {
             // The last fault lands while the operator still works on the last changes.
             stop.store(true, Ordering::SeqCst);
@@ -959,24 +1048,10 @@ pub async fn run_once(
     let requests = Counts::of_operator(&records);
     let snapshot = raw.snapshot();
     let mut violations = raw.violations(&table);
-    // A leader paused past its lease exits when it resumes, and so does one that could not renew
-    // through an outage longer than its renew deadline (less a retry period); nothing else may make
-    // a process exit.
-    let expected_exits = match kind {
-        Some(FaultKind::Failover) => true,
-        Some(FaultKind::Restart) => faults.longest_outage >= OUTAGE_WITHIN_LEASE,
-        _ => false,
-    };
-    if !expected_exits {
-        violations.extend(
-            fleet
-                .unexpected_exits()
-                .iter()
-                .map(|exit| format!("an operator process {exit}")),
-        );
-    }
-    violations.extend(judge::withdrawn(&records, &samples));
-    violations.extend(judge::unfenced_writes(&records));
+    violations.extend(unexpected_exits(kind, &faults, fleet.exits()));
+    let withdrawals = judge::withdrawn(&records, &samples);
+    violations.extend(withdrawals.violations.iter().cloned());
+    violations.extend(judge::unfenced_writes(&records, fleet.launches()));
     if let Some(reference) = reference {
         violations.extend(
             reference
@@ -1013,6 +1088,8 @@ pub async fn run_once(
         settle_seconds,
         faults,
         starts,
+        deletions: (withdrawals.deletions, withdrawals.judged),
+        longest_need: withdrawals.longest_need,
     })
 }
 
@@ -1080,6 +1157,10 @@ pub struct KindReport {
     pub inside_writes: usize,
     /// Operator processes started.
     pub starts: u32,
+    /// OCM objects the operator deleted, and how many of those deletions had a verdict.
+    pub deletions: (usize, usize),
+    /// Of the deletions that passed, the longest the hub had needed the object before.
+    pub longest_need: Duration,
     /// Seconds from the last fault to the final state.
     pub settle_seconds: f64,
     /// The injector's log.
@@ -1164,6 +1245,8 @@ pub async fn run_seed(args: &SoakArgs, seed: u64) -> SeedReport {
                 faults: outcome.faults.count,
                 inside_writes: outcome.faults.inside_writes,
                 starts: outcome.starts,
+                deletions: outcome.deletions,
+                longest_need: outcome.longest_need,
                 settle_seconds: outcome.settle_seconds,
                 events: outcome.faults.events,
             },
@@ -1176,6 +1259,8 @@ pub async fn run_seed(args: &SoakArgs, seed: u64) -> SeedReport {
                 faults: 0,
                 inside_writes: 0,
                 starts: 0,
+                deletions: (0, 0),
+                longest_need: Duration::ZERO,
                 settle_seconds: 0.0,
                 events: Vec::new(),
             },
@@ -1240,6 +1325,45 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn while_the_config_is_broken_only_the_policies_valid_when_it_broke_hold_their_secrets() {
+        let create = |name: &str| Op::CreatePolicy {
+            name: name.into(),
+            clusters: vec!["east-1".into(), "west-1".into()],
+        };
+        let ops = [
+            create("p1"),
+            create("p2"),
+            Op::BreakConfig {
+                barrier: vec!["p1".into(), "p2".into()],
+            },
+            create("p3"),
+            Op::DeletePolicy {
+                name: "p1".into(),
+                barrier: false,
+            },
+            Op::Config(ConfigVariant::Base),
+        ];
+        let names = |list: &[&str]| -> BTreeSet<String> {
+            list.iter()
+                .map(|n| (*n).to_owned())
+                .chain([METRO_POLICY.to_owned()])
+                .collect()
+        };
+        assert_eq!(
+            validity(&ops),
+            [
+                names(&[]),
+                names(&["p1"]),
+                names(&["p1", "p2"]),
+                names(&["p1", "p2"]),
+                names(&["p1", "p2"]),
+                names(&["p2"]),
+                names(&["p2", "p3"]),
+            ]
+        );
     }
 
     #[test]

@@ -228,17 +228,14 @@ impl Raw {
         parsed_config(self.configmap.as_ref()).ok()
     }
 
-    /// The OCM objects ([`crate::judge::key`]s) the planner derives from this state when exactly the
-    /// live policies named in `valid` hold their Secrets (the operator distributes for valid policies
-    /// only). While the config does not parse, the operator distributes with the last one that did,
-    /// `last_good`; `None` when there is none.
+    /// The OCM objects ([`crate::judge::key`]s) the planner derives from this state with `config`
+    /// when exactly the live policies named in `valid` hold their Secrets (the operator distributes
+    /// for valid policies only).
     pub fn needed_objects(
         &self,
         valid: &BTreeSet<String>,
-        last_good: Option<&RamenConfig>,
-    ) -> Option<BTreeSet<String>> {
-        let current = self.config();
-        let config = current.as_ref().or(last_good)?;
+        config: &RamenConfig,
+    ) -> BTreeSet<String> {
         let drclusters: BTreeMap<String, DRCluster> = self
             .drclusters
             .iter()
@@ -262,7 +259,7 @@ impl Raw {
         let plan = plan(&inputs, holders, Scope::All);
         let mut needed = BTreeSet::new();
         if !plan.enabled {
-            return Some(needed);
+            return needed;
         }
         for desired in plan.secrets.values() {
             for format in &desired.formats {
@@ -275,7 +272,7 @@ impl Raw {
                 ));
             }
         }
-        Some(needed)
+        needed
     }
 
     /// Violations of the rule by the final state: what the planner wants from the final inputs must be

@@ -24,6 +24,7 @@ struct Tally {
     longest: f64,
     faults: usize,
     inside_writes: usize,
+    longest_need: f64,
 }
 
 #[tokio::main]
@@ -58,7 +59,7 @@ async fn main() -> anyhow::Result<()> {
         reference_passed += u64::from(report.reference_failures.is_empty());
         for run in &report.kinds {
             println!(
-                "  {:<8} {}: {} faults ({} inside a write), {} operator processes, {} operator requests ({} faulted), {} lease requests; final state {:.1} s after the last fault",
+                "  {:<8} {}: {} faults ({} inside a write), {} operator processes, {} operator requests ({} faulted), {} lease requests, {} OCM deletions ({} judged, needed at most {:.1} s before); final state {:.1} s after the last fault",
                 run.kind.as_str(),
                 verdict(run.failures.is_empty()),
                 run.faults,
@@ -67,6 +68,9 @@ async fn main() -> anyhow::Result<()> {
                 run.requests,
                 run.faulted,
                 run.lease_requests,
+                run.deletions.0,
+                run.deletions.1,
+                run.longest_need.as_secs_f64(),
                 run.settle_seconds
             );
             for failure in &run.failures {
@@ -85,6 +89,7 @@ async fn main() -> anyhow::Result<()> {
             if run.failures.is_empty() {
                 t.longest = t.longest.max(run.settle_seconds);
             }
+            t.longest_need = t.longest_need.max(run.longest_need.as_secs_f64());
         }
         if !report.passed() {
             failed.push(seed);
@@ -106,13 +111,14 @@ async fn main() -> anyhow::Result<()> {
     );
     for (kind, t) in &tally {
         println!(
-            "  {:<8} {} of {} seeds passed, {} faults ({} inside a write), longest convergence after the last fault {:.1} s",
+            "  {:<8} {} of {} seeds passed, {} faults ({} inside a write), longest convergence after the last fault {:.1} s, a deleted object needed at most {:.1} s before",
             kind.as_str(),
             t.passed,
             t.runs,
             t.faults,
             t.inside_writes,
-            t.longest
+            t.longest,
+            t.longest_need
         );
     }
     println!("scripts and operator logs: {}", args.out_dir.display());
