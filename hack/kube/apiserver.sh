@@ -205,7 +205,7 @@ restart="$work/restart-kube-apiserver"
   printf '# Usage: restart-kube-apiserver [GRACE]: seconds between SIGTERM and SIGKILL (default 10; 0 kills\n'
   printf '# at once, like a crash). A graceful stop waits for open watches, so it often takes the whole grace.\n'
   printf 'set -euo pipefail\n'
-  printf 'work=%q kubectl=%q kubeconfig=%q\n' "$work" "$bin/kubectl" "$kubeconfig_abs"
+  printf 'work=%q kubectl=%q kubeconfig=%q port=%q\n' "$work" "$bin/kubectl" "$kubeconfig_abs" "$api_port"
   cat <<'EOF'
 log() { printf 'restart-kube-apiserver: %s\n' "$*" >&2; }
 fail() { log "error: $*"; tail -20 "$work/kube-apiserver.log" >&2 || true; exit 1; }
@@ -233,6 +233,12 @@ if kill -s "$signal" "$old" 2>/dev/null; then
     while alive "$old"; do sleep 0.1; done
   fi
 fi
+# A killed Go process shows as a zombie while its other threads still exit and hold its listener:
+# the port is free once nothing accepts a connection on it.
+for _ in $(seq 100); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
+  sleep 0.1
+done
 stopped=$EPOCHREALTIME
 bash "$work/start-kube-apiserver" || fail "starting kube-apiserver failed"
 new="$(cat "$work/kube-apiserver.pid")"

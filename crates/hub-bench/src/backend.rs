@@ -53,6 +53,37 @@ impl Script {
     }
 }
 
+impl Real {
+    /// Copies the control plane's logs to the run's directory and removes the script's directory.
+    fn keep_logs(&self) {
+        let Some(work) = self.env.get("KUBE_APISERVER_LOG_DIR").map(PathBuf::from) else {
+            return;
+        };
+        let (dir, label) = &self.keep_logs;
+        for log in ["etcd.log", "kube-apiserver.log"] {
+            let _ = std::fs::copy(work.join(log), dir.join(format!("{label}-{log}")));
+        }
+        // Only a directory the script made (`mktemp` under the temporary directory).
+        if work.starts_with(std::env::temp_dir()) {
+            let _ = std::fs::remove_dir_all(&work);
+        }
+    }
+}
+
+impl Drop for Real {
+    /// A run that ended early still stops its control plane and keeps its logs.
+    fn drop(&mut self) {
+        if let Ok(None) = self.script.0.try_wait() {
+            self.script.terminate();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while matches!(self.script.0.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        self.keep_logs();
+    }
+}
+
 impl Drop for Script {
     fn drop(&mut self) {
         if let Ok(None) = self.0.try_wait() {
@@ -65,6 +96,8 @@ impl Drop for Script {
 pub struct Real {
     script: Script,
     env: BTreeMap<String, String>,
+    /// Where the control plane's logs are copied when it stops (`{label}-etcd.log`, …).
+    keep_logs: (PathBuf, String),
     audit: AuditLog,
     records: Vec<RequestRecord>,
 }
@@ -112,6 +145,9 @@ impl Backend {
             .arg("--env-file")
             .arg(&env_file)
             .arg("--audit")
+            // The script keeps its directory on exit, so that the logs survive it;
+            // [`Backend::shutdown`] copies them beside the run's other files and removes it.
+            .env("KUBE_KEEP_DIR", "1")
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -144,6 +180,7 @@ impl Backend {
             audit: AuditLog::open(audit),
             env,
             records: Vec::new(),
+            keep_logs: (dir.to_owned(), label.to_owned()),
         };
         Ok(Backend::Real(real))
     }
@@ -249,6 +286,7 @@ impl Backend {
                     r.script.kill_group();
                     let _ = r.script.0.wait().await;
                 }
+                r.keep_logs();
             }
         }
     }

@@ -239,6 +239,40 @@ pub async fn inject(
     Ok(log)
 }
 
+/// Picks the moment of a process fault: waits for a leader, lets it work for a random time out of
+/// `work_millis` and, six times in ten, holds its next write of one kind. The last fault (no `stop`)
+/// lands at once, inside the next such write if one comes, and is recorded as the run's last.
+/// Counts the fault; returns the leader and where the fault lands (for the event line).
+async fn approach(
+    levers: &Levers,
+    fleet: &Mutex<Fleet>,
+    rng: &mut StdRng,
+    log: &mut FaultLog,
+    stop: Option<&AtomicBool>,
+    work_millis: std::ops::Range<u64>,
+) -> anyhow::Result<(usize, String)> {
+    let last = stop.is_none();
+    let i = leader(fleet).await?;
+    let work = Duration::from_millis(rng.random_range(work_millis));
+    if !last {
+        sleep_until_stopped(fleet, work, stop).await?;
+    }
+    let inside = match &levers.server {
+        Some(server) if last || rng.random_bool(0.6) => hold_next_write(server, rng).await,
+        _ => None,
+    };
+    if last {
+        log.last = Some(Instant::now());
+    }
+    log.count += 1;
+    log.inside_writes += usize::from(inside.is_some());
+    let at = inside.map_or_else(
+        || "at a random moment".to_owned(),
+        |w| format!("inside a {w}"),
+    );
+    Ok((i, at))
+}
+
 /// One crash of the leader, once it leads and worked a little.
 async fn crash(
     levers: &Levers,
@@ -247,30 +281,11 @@ async fn crash(
     log: &mut FaultLog,
     stop: Option<&AtomicBool>,
 ) -> anyhow::Result<()> {
-    // The last fault (no `stop`) lands at once, inside the next patch if one comes.
-    let last = stop.is_none();
-    let i = leader(fleet).await?;
-    let pause = Duration::from_millis(rng.random_range(100..1500));
-    if !last {
-        sleep_until_stopped(fleet, pause, stop).await?;
-    }
-    let inside = match &levers.server {
-        Some(server) if last || rng.random_bool(0.6) => hold_next_write(server, rng).await,
-        _ => None,
-    };
+    let (i, at) = approach(levers, fleet, rng, log, stop, 100..1500).await?;
     let new_pod = rng.random_bool(0.15);
-    if last {
-        log.last = Some(Instant::now());
-    }
     fleet.lock().await.crash(i, new_pod).await?;
-    log.count += 1;
-    log.inside_writes += usize::from(inside.is_some());
     log.events.push(format!(
-        "kill -9 {}{}",
-        inside.map_or_else(
-            || "at a random moment".to_owned(),
-            |w| format!("inside a {w}")
-        ),
+        "kill -9 {at}{}",
         if new_pod {
             ", back as a new Pod"
         } else {
@@ -288,26 +303,7 @@ async fn failover(
     log: &mut FaultLog,
     stop: Option<&AtomicBool>,
 ) -> anyhow::Result<()> {
-    // The last fault (no `stop`) lands at once, inside the next patch if one comes.
-    let last = stop.is_none();
-    let i = leader(fleet).await?;
-    let pause = Duration::from_millis(rng.random_range(300..2000));
-    if !last {
-        sleep_until_stopped(fleet, pause, stop).await?;
-    }
-    let inside = match &levers.server {
-        Some(server) if last || rng.random_bool(0.6) => hold_next_write(server, rng).await,
-        _ => None,
-    };
-    if last {
-        log.last = Some(Instant::now());
-    }
-    let at = inside.map_or_else(
-        || "at a random moment".to_owned(),
-        |w| format!("inside a {w}"),
-    );
-    log.count += 1;
-    log.inside_writes += usize::from(inside.is_some());
+    let (i, at) = approach(levers, fleet, rng, log, stop, 300..2000).await?;
     match rng.random_range(0..10) {
         0..=3 => {
             fleet.lock().await.crash(i, true).await?;

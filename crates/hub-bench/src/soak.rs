@@ -1155,6 +1155,8 @@ pub struct KindReport {
     pub faults: usize,
     /// Crashes and failovers that hit a write the server was holding.
     pub inside_writes: usize,
+    /// The longest API-server outage (restarts).
+    pub longest_outage: Duration,
     /// Operator processes started.
     pub starts: u32,
     /// OCM objects the operator deleted, and how many of those deletions had a verdict.
@@ -1244,6 +1246,7 @@ pub async fn run_seed(args: &SoakArgs, seed: u64) -> SeedReport {
                 lease_requests: outcome.requests.lease,
                 faults: outcome.faults.count,
                 inside_writes: outcome.faults.inside_writes,
+                longest_outage: outcome.faults.longest_outage,
                 starts: outcome.starts,
                 deletions: outcome.deletions,
                 longest_need: outcome.longest_need,
@@ -1258,6 +1261,7 @@ pub async fn run_seed(args: &SoakArgs, seed: u64) -> SeedReport {
                 lease_requests: 0,
                 faults: 0,
                 inside_writes: 0,
+                longest_outage: Duration::ZERO,
                 starts: 0,
                 deletions: (0, 0),
                 longest_need: Duration::ZERO,

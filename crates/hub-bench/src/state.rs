@@ -223,6 +223,21 @@ impl Raw {
         }
     }
 
+    /// The DRClusters by name and the Secrets' states, as the planner takes them.
+    fn planner_inputs(&self) -> (BTreeMap<String, DRCluster>, Secrets) {
+        let drclusters = self
+            .drclusters
+            .iter()
+            .map(|c| (c.name_any(), c.clone()))
+            .collect();
+        let secrets = self
+            .secrets
+            .iter()
+            .map(|s| (s.name_any(), SecretState::from_meta(&s.metadata)))
+            .collect();
+        (drclusters, secrets)
+    }
+
     /// The RamenConfig of the operator ConfigMap, if it parses.
     pub fn config(&self) -> Option<RamenConfig> {
         parsed_config(self.configmap.as_ref()).ok()
@@ -236,16 +251,7 @@ impl Raw {
         valid: &BTreeSet<String>,
         config: &RamenConfig,
     ) -> BTreeSet<String> {
-        let drclusters: BTreeMap<String, DRCluster> = self
-            .drclusters
-            .iter()
-            .map(|c| (c.name_any(), c.clone()))
-            .collect();
-        let secrets: Secrets = self
-            .secrets
-            .iter()
-            .map(|s| (s.name_any(), SecretState::from_meta(&s.metadata)))
-            .collect();
+        let (drclusters, secrets) = self.planner_inputs();
         let inputs = PlanInputs {
             namespace: NAMESPACE,
             config,
@@ -288,16 +294,7 @@ impl Raw {
                 return out;
             }
         };
-        let drclusters: BTreeMap<String, DRCluster> = self
-            .drclusters
-            .iter()
-            .map(|c| (c.name_any(), c.clone()))
-            .collect();
-        let secrets: Secrets = self
-            .secrets
-            .iter()
-            .map(|s| (s.name_any(), SecretState::from_meta(&s.metadata)))
-            .collect();
+        let (drclusters, secrets) = self.planner_inputs();
         let holders: Vec<&DRPolicy> = self
             .policies
             .iter()

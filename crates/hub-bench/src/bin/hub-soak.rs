@@ -73,6 +73,12 @@ async fn main() -> anyhow::Result<()> {
                 run.longest_need.as_secs_f64(),
                 run.settle_seconds
             );
+            if !run.longest_outage.is_zero() {
+                println!(
+                    "    longest API-server outage {:.1} s",
+                    run.longest_outage.as_secs_f64()
+                );
+            }
             for failure in &run.failures {
                 println!("    {failure}");
             }
