@@ -107,7 +107,7 @@ pub enum Backend {
     /// The embedded API server.
     Embedded(Embedded),
     /// A real kube-apiserver and etcd.
-    Real(Real),
+    Real(Box<Real>),
 }
 
 impl Backend {
@@ -182,7 +182,7 @@ impl Backend {
             records: Vec::new(),
             keep_logs: (dir.to_owned(), label.to_owned()),
         };
-        Ok(Backend::Real(real))
+        Ok(Backend::Real(Box::new(real)))
     }
 
     /// Whether this is a real kube-apiserver.
