@@ -244,10 +244,7 @@ impl Operator {
         if self.child.try_wait()?.is_some() {
             return Ok(());
         }
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.pid.to_string()])
-            .status()
-            .await;
+        let _ = self.signal("TERM").await;
         if tokio::time::timeout(Duration::from_secs(15), self.child.wait())
             .await
             .is_err()
